@@ -1,0 +1,47 @@
+package io.flotilla.codec;
+
+import io.flotilla.config.CompressionConfig;
+import io.flotilla.config.EncryptionConfig;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+
+/**
+ * The codecs one stored object passes through: compression, then encryption. The manifest records
+ * the chain so restore applies exactly the inverse.
+ *
+ * @param compression compression codec
+ * @param level compression level
+ * @param workers zstd worker threads
+ * @param encryption {@code openpgp-aes256} or {@code none}
+ */
+public record CodecChain(Compression compression, int level, int workers, String encryption) {
+  public static final String OPENPGP_AES256 = "openpgp-aes256";
+  public static final String NONE = "none";
+
+  public static CodecChain from(CompressionConfig compression, EncryptionConfig encryption) {
+    return new CodecChain(Compression.of(compression.algorithm()), compression.level(), compression.workers(),
+        encryption.enabled() ? OPENPGP_AES256 : NONE);
+  }
+
+  public boolean encrypted() {
+    return OPENPGP_AES256.equals(encryption);
+  }
+
+  /** File-name suffix of objects written through this chain, e.g. {@code .zst.gpg}. */
+  public String suffix() {
+    return compression.suffix() + (encrypted() ? ".gpg" : "");
+  }
+
+  /** Plain bytes written to the result come out of {@code sink} compressed and encrypted. */
+  public OutputStream encoder(OutputStream sink, char[] passphrase, String name) throws IOException {
+    OutputStream afterCompression = encrypted() ? OpenPgpCipher.encrypt(sink, passphrase, name) : sink;
+    return compression.encoder(afterCompression, level, workers);
+  }
+
+  /** Reading the result gives the plain bytes of {@code stored}. */
+  public InputStream decoder(InputStream stored, char[] passphrase) throws IOException {
+    InputStream decrypted = encrypted() ? OpenPgpCipher.decrypt(stored, passphrase) : stored;
+    return compression.decoder(decrypted);
+  }
+}

@@ -1,0 +1,174 @@
+package io.flotilla.config;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import io.flotilla.error.ErrorCode;
+import io.flotilla.error.FlotillaException;
+import java.io.IOException;
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * Reads and validates the agent's YAML configuration. Every option is read here, once, with its
+ * default; a bad value fails at start-up with the key's path.
+ */
+public final class ConfigLoader {
+  public static final String CONFIG_ENV = "FLOTILLA_CONFIG";
+  public static final Path DEFAULT_PATH = Path.of("/etc/flotilla/agent.yaml");
+
+  private ConfigLoader() {}
+
+  /** The explicit path, else $FLOTILLA_CONFIG, else /etc/flotilla/agent.yaml. */
+  public static Path resolvePath(Path explicit) {
+    if (explicit != null) {
+      return explicit;
+    }
+    String env = System.getenv(CONFIG_ENV);
+    return env != null && !env.isBlank() ? Path.of(env) : DEFAULT_PATH;
+  }
+
+  public static HostConfig load(Path file) {
+    String text;
+    try {
+      text = Files.readString(file);
+    } catch (NoSuchFileException e) {
+      throw new FlotillaException(ErrorCode.CONFIG, "config file " + file + " does not exist (use --config FILE or set " + CONFIG_ENV + ")");
+    } catch (IOException e) {
+      throw new FlotillaException(ErrorCode.CONFIG, "cannot read config file " + file + ": " + e.getMessage());
+    }
+    JsonNode root;
+    try {
+      root = new ObjectMapper(new YAMLFactory()).readTree(text);
+    } catch (IOException e) {
+      String msg = e.getMessage() == null ? "" : e.getMessage().lines().findFirst().orElse("");
+      throw new FlotillaException(ErrorCode.CONFIG, "config file " + file + " is not valid YAML: " + msg);
+    }
+    if (root == null || root.isMissingNode() || root.isNull()) {
+      throw new FlotillaException(ErrorCode.CONFIG, "config file " + file + " is empty");
+    }
+    return parse(new ConfigNode(root, ""), file.toAbsolutePath().getParent());
+  }
+
+  static HostConfig parse(ConfigNode root, Path baseDir) {
+    root.onlyKeys(Set.of("host", "postgres", "repositories", "encryption", "compression", "lock-directory"));
+    String host = root.requiredString("host");
+    if (!host.matches("[A-Za-z0-9][A-Za-z0-9._-]{0,127}")) {
+      throw root.error("host", "must be letters, digits, '.', '_' or '-' (it names a folder in the repository), got '" + host + "'");
+    }
+
+    ConfigNode pg = root.child("postgres");
+    if (pg == null) {
+      throw root.error("postgres", "is required (postgres.url at least)");
+    }
+    pg.onlyKeys(Set.of("url", "bin"));
+    String url = pg.requiredString("url");
+    if (!url.startsWith("postgresql://") && !url.startsWith("postgres://")) {
+      throw pg.error("url", "must be a libpq URL starting with postgresql://");
+    }
+    Path bin = pg.has("bin") ? resolve(baseDir, pg.string("bin", null)) : null;
+    if (bin != null && !Files.isDirectory(bin)) {
+      throw pg.error("bin", "directory " + bin + " does not exist");
+    }
+
+    List<RepositoryConfig> repos = new ArrayList<>();
+    Set<String> names = new HashSet<>();
+    for (ConfigNode r : root.list("repositories")) {
+      repos.add(repository(r, baseDir));
+      if (!names.add(repos.get(repos.size() - 1).name())) {
+        throw r.error("name", "repository name '" + repos.get(repos.size() - 1).name() + "' is used twice");
+      }
+    }
+    if (repos.isEmpty()) {
+      throw root.error("repositories", "at least one repository is required");
+    }
+
+    ConfigNode enc = root.child("encryption");
+    EncryptionConfig encryption;
+    if (enc == null) {
+      encryption = new EncryptionConfig("aes-256", null);
+    } else {
+      enc.onlyKeys(Set.of("cipher", "passphrase-file"));
+      String cipher = enc.string("cipher", "aes-256");
+      if (!cipher.equals("aes-256") && !cipher.equals("none")) {
+        throw enc.error("cipher", "must be aes-256 or none, got '" + cipher + "'");
+      }
+      encryption = new EncryptionConfig(cipher, enc.has("passphrase-file") ? resolve(baseDir, enc.string("passphrase-file", null)) : null);
+    }
+
+    ConfigNode comp = root.child("compression");
+    CompressionConfig compression;
+    if (comp == null) {
+      compression = new CompressionConfig("zstd", 3, 2);
+    } else {
+      comp.onlyKeys(Set.of("algorithm", "level", "workers"));
+      String algorithm = comp.string("algorithm", "zstd");
+      int level;
+      switch (algorithm) {
+        case "zstd" -> level = comp.integer("level", 3, 1, 19);
+        case "gzip" -> level = comp.integer("level", 6, 1, 9);
+        case "none" -> level = 0;
+        default -> throw comp.error("algorithm", "must be zstd, gzip or none, got '" + algorithm + "'");
+      }
+      compression = new CompressionConfig(algorithm, level, comp.integer("workers", 2, 0, 64));
+    }
+    Path lockDir = root.has("lock-directory") ? resolve(baseDir, root.string("lock-directory", null)) : Path.of(System.getProperty("java.io.tmpdir"));
+    return new HostConfig(host, new PostgresConfig(url, bin), List.copyOf(repos), encryption, compression, lockDir);
+  }
+
+  private static RepositoryConfig repository(ConfigNode r, Path baseDir) {
+    r.onlyKeys(Set.of("name", "url", "endpoint", "region", "path-style"));
+    String name = r.requiredString("name");
+    if (!name.matches("[A-Za-z0-9][A-Za-z0-9._-]*")) {
+      throw r.error("name", "must be letters, digits, '.', '_' or '-', got '" + name + "'");
+    }
+    String rawUrl = r.requiredString("url");
+    URI url;
+    try {
+      url = new URI(rawUrl);
+    } catch (URISyntaxException e) {
+      throw r.error("url", "not a valid URL: " + e.getMessage());
+    }
+    String scheme = url.getScheme();
+    if ("file".equals(scheme)) {
+      if (url.getPath() == null || url.getPath().isEmpty() || !url.getPath().startsWith("/")) {
+        throw r.error("url", "a file:// URL needs an absolute path, like file:///var/lib/flotilla/repo");
+      }
+    } else if ("s3".equals(scheme)) {
+      if (url.getHost() == null || url.getHost().isEmpty()) {
+        throw r.error("url", "an s3:// URL needs a bucket, like s3://bucket/prefix");
+      }
+    } else {
+      throw r.error("url", "scheme must be file:// or s3://, got '" + rawUrl + "'");
+    }
+    URI endpoint = null;
+    if (r.has("endpoint")) {
+      if (!"s3".equals(scheme)) {
+        throw r.error("endpoint", "only applies to s3:// repositories");
+      }
+      try {
+        endpoint = new URI(r.string("endpoint", null));
+      } catch (URISyntaxException e) {
+        throw r.error("endpoint", "not a valid URL: " + e.getMessage());
+      }
+      if (endpoint.getScheme() == null || endpoint.getHost() == null) {
+        throw r.error("endpoint", "must look like http://host:port, got '" + endpoint + "'");
+      }
+    }
+    String region = r.string("region", "us-east-1");
+    boolean pathStyle = r.bool("path-style", endpoint != null);
+    return new RepositoryConfig(name, url, endpoint, region, pathStyle);
+  }
+
+  private static Path resolve(Path baseDir, String value) {
+    Path p = Path.of(value);
+    return p.isAbsolute() || baseDir == null ? p : baseDir.resolve(p);
+  }
+}

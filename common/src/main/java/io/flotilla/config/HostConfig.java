@@ -1,0 +1,36 @@
+package io.flotilla.config;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * The agent's host configuration, validated. Built only by {@link ConfigLoader}.
+ *
+ * @param host the host name used in the repository layout and in logs
+ * @param postgres how to reach PostgreSQL and its tools
+ * @param repositories where backups go; the first is the primary
+ * @param encryption how stored objects are encrypted
+ * @param compression how stored objects are compressed
+ * @param lockDirectory where the per-host operation lock lives
+ */
+public record HostConfig(
+    String host,
+    PostgresConfig postgres,
+    List<RepositoryConfig> repositories,
+    EncryptionConfig encryption,
+    CompressionConfig compression,
+    Path lockDirectory) {
+
+  public RepositoryConfig primaryRepository() {
+    return repositories.get(0);
+  }
+
+  /** The named repository, or the primary when {@code name} is null. */
+  public Optional<RepositoryConfig> repository(String name) {
+    if (name == null) {
+      return Optional.of(primaryRepository());
+    }
+    return repositories.stream().filter(r -> r.name().equals(name)).findFirst();
+  }
+}
