@@ -42,6 +42,33 @@ public record CodecChain(Compression compression, int level, int workers, String
   /** Reading the result gives the plain bytes of {@code stored}. */
   public InputStream decoder(InputStream stored, char[] passphrase) throws IOException {
     InputStream decrypted = encrypted() ? OpenPgpCipher.decrypt(stored, passphrase) : stored;
-    return compression.decoder(decrypted);
+    InputStream plain = compression.decoder(decrypted);
+    // A decompressor may stop at the end of its frame; read the layers below to their end too, so
+    // the OpenPGP integrity check and the caller's digest of the stored bytes see every byte.
+    return new java.io.FilterInputStream(plain) {
+      @Override
+      public int read(byte[] b, int off, int len) throws IOException {
+        int n = super.read(b, off, len);
+        if (n < 0) {
+          drain(decrypted);
+          drain(stored);
+        }
+        return n;
+      }
+
+      @Override
+      public int read() throws IOException {
+        byte[] one = new byte[1];
+        int n = read(one, 0, 1);
+        return n < 0 ? -1 : one[0] & 0xff;
+      }
+    };
+  }
+
+  private static void drain(InputStream in) throws IOException {
+    byte[] buf = new byte[8192];
+    while (in.read(buf, 0, buf.length) >= 0) {
+      // discard: only reaching the end matters
+    }
   }
 }

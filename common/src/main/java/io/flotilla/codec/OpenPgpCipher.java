@@ -44,10 +44,10 @@ public final class OpenPgpCipher {
   }
 
   /**
-   * Wraps {@code out}: bytes written are encrypted into it. Closing the result finishes the OpenPGP
-   * message and closes {@code out}.
+   * Wraps {@code sink}: bytes written are encrypted into it. Closing the result finishes the OpenPGP
+   * message and closes {@code sink}.
    */
-  public static OutputStream encrypt(OutputStream out, char[] passphrase, String fileName) throws IOException {
+  public static OutputStream encrypt(OutputStream sink, char[] passphrase, String fileName) throws IOException {
     try {
       PGPEncryptedDataGenerator generator = new PGPEncryptedDataGenerator(
           new JcePGPDataEncryptorBuilder(SymmetricKeyAlgorithmTags.AES_256)
@@ -55,7 +55,7 @@ public final class OpenPgpCipher {
               .setSecureRandom(RANDOM));
       generator.addMethod(new JcePBEKeyEncryptionMethodGenerator(passphrase,
           digests().get(HashAlgorithmTags.SHA256)).setSecureRandom(RANDOM));
-      OutputStream encrypted = generator.open(out, new byte[PACKET_BUFFER]);
+      OutputStream encrypted = generator.open(sink, new byte[PACKET_BUFFER]);
       PGPLiteralDataGenerator literal = new PGPLiteralDataGenerator();
       OutputStream plain = literal.open(encrypted, PGPLiteralData.BINARY, fileName, new Date(), new byte[PACKET_BUFFER]);
       return new FilterOutputStream(plain) {
@@ -74,7 +74,7 @@ public final class OpenPgpCipher {
           closed = true;
           literal.close();
           generator.close();
-          out.close();
+          sink.close();
         }
       };
     } catch (PGPException e) {

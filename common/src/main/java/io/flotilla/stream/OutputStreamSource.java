@@ -83,6 +83,14 @@ public final class OutputStreamSource extends OutputStream implements ReadStream
   }
 
   private void emit() throws IOException {
+    synchronized (lock) {
+      if (cancelled != null) {
+        throw new IOException("stream cancelled by its consumer: " + cancelled.getMessage(), cancelled);
+      }
+      if (failure != null) {
+        throw new IOException("stream already failed: " + failure.getMessage(), failure);
+      }
+    }
     if (pendingLength == 0) {
       return;
     }

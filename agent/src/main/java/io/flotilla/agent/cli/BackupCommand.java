@@ -1,0 +1,65 @@
+package io.flotilla.agent.cli;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.flotilla.agent.backup.LogicalBackup;
+import io.flotilla.agent.progress.Progress;
+import io.flotilla.error.ErrorCode;
+import io.flotilla.error.FlotillaException;
+import io.flotilla.manifest.Manifest;
+import io.flotilla.manifest.Manifests;
+import java.util.ArrayList;
+import java.util.List;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+@Command(name = "backup", description = {
+    "Back up databases with pg_dump, streamed compressed and encrypted into the repository.",
+    "Prints the new backup id as the last line of stdout (with --json: one JSON document)."})
+final class BackupCommand extends AgentCommand {
+  @Option(names = "--database", paramLabel = "NAME", description = "Database to back up (repeatable).")
+  List<String> databases = new ArrayList<>();
+
+  @Option(names = "--all", description = "Every non-template database, plus globals (roles, tablespaces).")
+  boolean all;
+
+  @Option(names = "--label", paramLabel = "LABEL", defaultValue = "manual", description = "manual, daily, weekly, monthly or yearly (default: ${DEFAULT-VALUE}).")
+  String label;
+
+  @Option(names = "--kind", paramLabel = "KIND", defaultValue = "logical", description = "What to back up: logical (default).")
+  String kind;
+
+  @Option(names = "--repo", paramLabel = "NAME", description = "Repository to write to (default: the first configured).")
+  String repo;
+
+  @Override
+  int execute(Session s) {
+    if (!"logical".equals(kind)) {
+      throw new FlotillaException(ErrorCode.USAGE, "--kind " + kind + " is not supported yet (supported: logical)");
+    }
+    if (all == !databases.isEmpty()) {
+      throw new FlotillaException(ErrorCode.USAGE, all ? "give either --all or --database, not both" : "give --database NAME (repeatable) or --all");
+    }
+    s.progress.start(s.vertx);
+    Manifest m = s.await(() -> s.repository(repo, true).compose(r ->
+        new LogicalBackup(s.vertx, s.config, s.pg, r, s.progress).run(new LogicalBackup.Request(databases, all, label))
+            .eventually(r::close)));
+    s.progress.stop();
+    if (common.json) {
+      ObjectNode node = Manifests.JSON.valueToTree(m);
+      node.put("plainBytes", m.plainBytes());
+      node.put("storedBytes", m.storedBytes());
+      node.put("durationSeconds", m.duration().toMillis() / 1000.0);
+      out().println(node.toString());
+    } else {
+      for (Manifest.DatabaseEntry d : m.databases()) {
+        Manifest.ObjectEntry o = m.object(d.object()).orElseThrow();
+        out().printf("database %s: %s dumped, %s stored%n", d.name(), Progress.bytes(o.plainBytes()), Progress.bytes(o.storedBytes()));
+      }
+      m.globals().ifPresent(g -> out().printf("globals: %s stored%n", Progress.bytes(g.storedBytes())));
+      out().printf("backup complete in %.1f s: %s plain, %s stored%n", m.duration().toMillis() / 1000.0,
+          Progress.bytes(m.plainBytes()), Progress.bytes(m.storedBytes()));
+      out().println(m.backupId());
+    }
+    return 0;
+  }
+}

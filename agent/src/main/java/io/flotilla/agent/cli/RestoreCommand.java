@@ -1,0 +1,124 @@
+package io.flotilla.agent.cli;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.flotilla.agent.progress.Progress;
+import io.flotilla.agent.restore.LogicalRestore;
+import io.flotilla.error.ErrorCode;
+import io.flotilla.error.FlotillaException;
+import io.flotilla.manifest.Manifests;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.time.LocalDate;
+import java.time.LocalDateTime;
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeParseException;
+import java.util.ArrayList;
+import java.util.List;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+@Command(name = "restore", description = {
+    "Restore a database from a logical backup into a new database (restored under a temporary name, renamed on success).",
+    "--globals applies the backup's roles and tablespaces first."})
+final class RestoreCommand extends AgentCommand {
+  @Option(names = "--backup", paramLabel = "ID|latest", defaultValue = "latest", description = "Backup id, or latest (default).")
+  String backup;
+
+  @Option(names = "--before", paramLabel = "TIMESTAMP",
+      description = "With latest: the newest backup that finished before this time (ISO-8601; without an offset, UTC).")
+  String before;
+
+  @Option(names = "--database", paramLabel = "NAME", description = "Database in the backup to restore.")
+  String database;
+
+  @Option(names = "--target-database", paramLabel = "NEW", description = "Name of the database to restore into.")
+  String target;
+
+  @Option(names = "--table", paramLabel = "SCHEMA.TABLE", description = "Restore only this table (repeatable): definition, data, defaults, constraints, triggers, its sequences.")
+  List<String> tables = new ArrayList<>();
+
+  @Option(names = "--jobs", paramLabel = "N", defaultValue = "1", description = "Parallel pg_restore jobs; above 1 the dump is staged in --temp-dir.")
+  int jobs;
+
+  @Option(names = "--temp-dir", paramLabel = "DIR", description = "Where --jobs stages the dump (default: java.io.tmpdir).")
+  Path tempDir;
+
+  @Option(names = "--force", description = "Replace the target database if it exists and is not empty.")
+  boolean force;
+
+  @Option(names = "--globals", description = "Apply roles and tablespaces from the backup (backups made with --all).")
+  boolean globals;
+
+  @Option(names = "--no-owner", description = "Do not restore object ownership (pg_restore --no-owner).")
+  boolean noOwner;
+
+  @Option(names = "--kind", paramLabel = "KIND", defaultValue = "logical", description = "What to restore: logical (default).")
+  String kind;
+
+  @Option(names = "--repo", paramLabel = "NAME", description = "Repository to read (default: the first configured).")
+  String repo;
+
+  @Override
+  int execute(Session s) {
+    if (!"logical".equals(kind)) {
+      throw new FlotillaException(ErrorCode.USAGE, "--kind " + kind + " is not supported yet (supported: logical)");
+    }
+    if (jobs < 1 || jobs > 64) {
+      throw new FlotillaException(ErrorCode.USAGE, "--jobs must be between 1 and 64");
+    }
+    if (before != null && !"latest".equals(backup)) {
+      throw new FlotillaException(ErrorCode.USAGE, "--before applies only with --backup latest");
+    }
+    Instant beforeInstant = before == null ? null : parseTime(before);
+    Path temp = tempDir != null ? tempDir : Path.of(System.getProperty("java.io.tmpdir"));
+    LogicalRestore.Request request = new LogicalRestore.Request(backup, beforeInstant, database, target, tables, jobs, force, globals, noOwner, temp);
+    s.progress.start(s.vertx);
+    LogicalRestore.Result r = s.await(() -> s.repository(repo, false).compose(repository ->
+        new LogicalRestore(s.vertx, s.config, s.pg, repository, s.progress).run(request).eventually(repository::close)));
+    s.progress.stop();
+    if (common.json) {
+      ObjectNode n = Manifests.JSON.createObjectNode();
+      n.put("backupId", r.backupId());
+      n.put("database", r.database());
+      n.put("targetDatabase", r.target());
+      n.put("globalsApplied", r.globalsApplied());
+      n.put("plainBytes", r.plainBytes());
+      n.put("durationSeconds", r.duration().toMillis() / 1000.0);
+      out().println(n.toString());
+    } else {
+      if (r.globalsApplied()) {
+        out().printf("globals applied from backup %s (%d statements skipped: objects already existed)%n", r.backupId(), r.globalsSkipped());
+      }
+      if (r.database() != null) {
+        out().printf("restored database %s from backup %s into %s: %s in %.1f s%n", r.database(), r.backupId(), r.target(),
+            Progress.bytes(r.plainBytes()), r.duration().toMillis() / 1000.0);
+      }
+    }
+    return 0;
+  }
+
+  static Instant parseTime(String text) {
+    String t = text.trim().replace(' ', 'T');
+    try {
+      return OffsetDateTime.parse(t).toInstant();
+    } catch (DateTimeParseException e) {
+      // try the next form
+    }
+    try {
+      return Instant.parse(t);
+    } catch (DateTimeParseException e) {
+      // try the next form
+    }
+    try {
+      return LocalDateTime.parse(t).toInstant(ZoneOffset.UTC);
+    } catch (DateTimeParseException e) {
+      // try the next form
+    }
+    try {
+      return LocalDate.parse(t).atStartOfDay().toInstant(ZoneOffset.UTC);
+    } catch (DateTimeParseException e) {
+      throw new FlotillaException(ErrorCode.USAGE, "--before: cannot read '" + text + "' as a time (use ISO-8601, e.g. 2026-11-22T02:00:00Z)");
+    }
+  }
+}
