@@ -11,7 +11,6 @@ import java.security.SecureRandom;
 import java.util.Date;
 import org.bouncycastle.bcpg.HashAlgorithmTags;
 import org.bouncycastle.bcpg.SymmetricKeyAlgorithmTags;
-import org.bouncycastle.openpgp.PGPDataValidationException;
 import org.bouncycastle.openpgp.PGPEncryptedData;
 import org.bouncycastle.openpgp.PGPEncryptedDataGenerator;
 import org.bouncycastle.openpgp.PGPEncryptedDataList;
@@ -84,12 +83,14 @@ public final class OpenPgpCipher {
 
   /**
    * Wraps {@code in}: reading gives the plaintext. At the end of the data the integrity packet is
-   * checked; a mismatch fails the read with a {@link FlotillaException} of code INTEGRITY. A wrong
-   * passphrase fails here with code CRYPTO.
+   * checked. Damaged or truncated data fails with a {@link FlotillaException} of code INTEGRITY; a
+   * wrong passphrase with code CRYPTO. Failures of {@code in} itself (a repository read) pass
+   * through unchanged, so they are not mistaken for damage.
    */
   public static InputStream decrypt(InputStream in, char[] passphrase) throws IOException {
+    InputStream source = new UpstreamMarking(in);
     try {
-      JcaPGPObjectFactory factory = new JcaPGPObjectFactory(in);
+      JcaPGPObjectFactory factory = new JcaPGPObjectFactory(source);
       Object o = factory.nextObject();
       while (o instanceof PGPMarker) {
         o = factory.nextObject();
@@ -110,51 +111,110 @@ public final class OpenPgpCipher {
       InputStream clear;
       try {
         clear = data.getDataStream(new JcePBEDataDecryptorFactoryBuilder(digests()).build(passphrase));
-      } catch (PGPDataValidationException e) {
+      } catch (PGPException e) {
+        // With a wrong passphrase the session-key packet decrypts to garbage: BC reports a failed
+        // quick check, an unknown cipher or a cipher it cannot create. All mean the same here.
         throw new FlotillaException(ErrorCode.CRYPTO, "wrong passphrase: it does not decrypt the repository's data");
       }
       Object inner = new JcaPGPObjectFactory(clear).nextObject();
       if (!(inner instanceof PGPLiteralData literal)) {
         throw new FlotillaException(ErrorCode.INTEGRITY, "OpenPGP message holds no literal data");
       }
-      PGPPBEEncryptedData encrypted = data;
-      return new FilterInputStream(literal.getInputStream()) {
-        private boolean checked;
+      return new Checked(literal.getInputStream(), data);
+    } catch (RuntimeException | IOException e) {
+      throw damage(e);
+    }
+  }
 
-        @Override
-        public int read() throws IOException {
-          int b = super.read();
-          if (b < 0) {
-            check();
-          }
-          return b;
-        }
+  /**
+   * Classifies a failure while parsing or decrypting: the source's own I/O failure is returned to
+   * be rethrown as is; anything else means damaged data and is thrown as INTEGRITY.
+   */
+  private static IOException damage(Exception e) {
+    if (e instanceof FlotillaException fe) {
+      throw fe;
+    }
+    if (e instanceof UpstreamException up) {
+      return (IOException) up.getCause();
+    }
+    String what = e instanceof java.io.EOFException ? "the data ends too early (truncated)" : String.valueOf(e.getMessage());
+    throw new FlotillaException(ErrorCode.INTEGRITY, "OpenPGP data is damaged: " + what, e);
+  }
 
-        @Override
-        public int read(byte[] b, int off, int len) throws IOException {
-          int n = super.read(b, off, len);
-          if (n < 0) {
-            check();
-          }
-          return n;
-        }
+  /** Marks IOExceptions of the underlying source, so they are told apart from damaged data. */
+  private static final class UpstreamException extends IOException {
+    UpstreamException(IOException cause) {
+      super(cause.getMessage(), cause);
+    }
+  }
 
-        private void check() throws IOException {
-          if (checked) {
-            return;
-          }
-          checked = true;
-          try {
-            if (!encrypted.isIntegrityProtected() || !encrypted.verify()) {
-              throw new FlotillaException(ErrorCode.INTEGRITY, "OpenPGP integrity check (MDC) failed: the data was altered");
-            }
-          } catch (PGPException e) {
-            throw new FlotillaException(ErrorCode.INTEGRITY, "OpenPGP integrity check failed: " + e.getMessage());
-          }
+  private static final class UpstreamMarking extends FilterInputStream {
+    UpstreamMarking(InputStream in) {
+      super(in);
+    }
+
+    @Override
+    public int read() throws IOException {
+      try {
+        return super.read();
+      } catch (IOException e) {
+        throw new UpstreamException(e);
+      }
+    }
+
+    @Override
+    public int read(byte[] b, int off, int len) throws IOException {
+      try {
+        return super.read(b, off, len);
+      } catch (IOException e) {
+        throw new UpstreamException(e);
+      }
+    }
+  }
+
+  /** The plaintext stream: damage becomes INTEGRITY, and the MDC is checked at the end. */
+  private static final class Checked extends FilterInputStream {
+    private final PGPPBEEncryptedData encrypted;
+    private boolean checked;
+
+    Checked(InputStream in, PGPPBEEncryptedData encrypted) {
+      super(in);
+      this.encrypted = encrypted;
+    }
+
+    @Override
+    public int read() throws IOException {
+      byte[] one = new byte[1];
+      int n = read(one, 0, 1);
+      return n < 0 ? -1 : one[0] & 0xff;
+    }
+
+    @Override
+    public int read(byte[] b, int off, int len) throws IOException {
+      int n;
+      try {
+        n = super.read(b, off, len);
+      } catch (IOException | RuntimeException e) {
+        throw damage(e);
+      }
+      if (n < 0) {
+        check();
+      }
+      return n;
+    }
+
+    private void check() throws IOException {
+      if (checked) {
+        return;
+      }
+      checked = true;
+      try {
+        if (!encrypted.isIntegrityProtected() || !encrypted.verify()) {
+          throw new FlotillaException(ErrorCode.INTEGRITY, "OpenPGP integrity check (MDC) failed: the data was altered");
         }
-      };
-    } catch (PGPException e) {
-      throw new FlotillaException(ErrorCode.INTEGRITY, "cannot decrypt: " + e.getMessage());
+      } catch (PGPException | IOException | RuntimeException e) {
+        throw damage(e);
+      }
     }
   }
 }

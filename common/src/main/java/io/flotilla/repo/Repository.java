@@ -210,7 +210,8 @@ public final class Repository {
         for (int i = 0; i < all.size(); i++) {
           out.add(all.resultAt(i));
         }
-        out.sort(Comparator.comparing(Manifest::backupId).reversed());
+        // Ids have one-second resolution; the start time orders backups taken within the same second.
+        out.sort(Comparator.comparing(Manifest::started).thenComparing(Manifest::backupId).reversed());
         return out;
       });
     });

@@ -31,8 +31,8 @@ public interface Storage {
   Future<StoredObject> putBytes(String key, Buffer data);
 
   /**
-   * Opens {@code key} for reading. The stream is paused until a handler is set. Fails with
-   * NOT_FOUND when the object does not exist.
+   * Opens {@code key} for reading. The stream starts paused: set the handlers, then call
+   * {@code resume()} or {@code fetch(n)}. Fails with NOT_FOUND when the object does not exist.
    */
   Future<ObjectReadStream> get(String key);
 

@@ -65,6 +65,11 @@ public final class OutputStreamSource extends OutputStream implements ReadStream
 
   @Override
   public void write(byte[] b, int off, int len) throws IOException {
+    synchronized (lock) {
+      if (cancelled != null) {
+        throw new IOException("stream cancelled by its consumer: " + cancelled.getMessage(), cancelled);
+      }
+    }
     while (len > 0) {
       int n = Math.min(len, chunkSize - pendingLength);
       System.arraycopy(b, off, pending, pendingLength, n);

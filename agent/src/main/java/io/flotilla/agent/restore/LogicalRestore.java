@@ -161,10 +161,10 @@ public final class LogicalRestore {
       Process p = new ProcessBuilder(session.tools().tool("pg_restore"), "-l").start();
       ObjectTransfers.StderrTail err = ObjectTransfers.StderrTail.start(p.getErrorStream(), "pg_restore-l");
       Thread feeder = new Thread(() -> {
-        try (OutputStream stdin = p.getOutputStream()) {
-          plain.transferTo(stdin);
-        } catch (IOException e) {
-          // pg_restore -l stops reading after the table of contents
+        try {
+          feed(plain, p.getOutputStream());
+        } catch (IOException | RuntimeException e) {
+          // the listing's exit code decides; pg_restore -l stops reading after the table of contents
         }
       }, "flotilla-toc-feed");
       feeder.setDaemon(true);
@@ -214,33 +214,52 @@ public final class LogicalRestore {
         .eventually(() -> vertx.executeBlocking(() -> staged[0] == null ? null : Files.deleteIfExists(staged[0]), false));
   }
 
-  /** Runs pg_restore (or psql) with {@code plain} on its stdin; fails with the tool's own error line. */
+  /**
+   * Runs pg_restore with {@code plain} on its stdin; fails with the tool's own error line. A tool
+   * that succeeds without reading all of its input (pg_restore -L stops after the last listed
+   * entry) is fine: the caller reads the rest to check the object's digest.
+   */
   private static void runFed(List<String> cmd, InputStream plain) throws Exception {
     Process p = new ProcessBuilder(cmd).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
     ObjectTransfers.StderrTail err = ObjectTransfers.StderrTail.start(p.getErrorStream(), "pg_restore");
-    Exception feedFailure = null;
-    try (OutputStream stdin = p.getOutputStream()) {
+    try {
       if (plain != null) {
-        plain.transferTo(stdin);
+        feed(plain, p.getOutputStream());
+      } else {
+        p.getOutputStream().close();
       }
-    } catch (IOException e) {
-      feedFailure = e;
-    } catch (RuntimeException e) {
+    } catch (Exception e) {
       p.destroyForcibly();
       throw e;
     }
-    if (!p.waitFor(7, TimeUnit.DAYS)) {
-      p.destroyForcibly();
-    }
-    int exit = p.exitValue();
+    int exit = p.waitFor();
     if (exit != 0) {
       throw new FlotillaException(ErrorCode.POSTGRES, "pg_restore failed (exit " + exit + "): " + PgSession.firstErrorLine(err.text()));
     }
-    if (feedFailure != null) {
-      if (feedFailure.getCause() instanceof FlotillaException fe) {
-        throw fe;
+  }
+
+  /**
+   * Copies {@code from} into a process's stdin until the end or until the process stops reading.
+   * Errors reading {@code from} (damaged data, repository failure) propagate; a closed stdin does
+   * not, since the process's exit code tells whether it got what it needed.
+   */
+  static void feed(InputStream from, OutputStream stdin) throws IOException {
+    byte[] buffer = new byte[128 * 1024];
+    try {
+      int n;
+      while ((n = from.read(buffer)) >= 0) {
+        try {
+          stdin.write(buffer, 0, n);
+        } catch (IOException closedByTool) {
+          return;
+        }
       }
-      throw feedFailure;
+    } finally {
+      try {
+        stdin.close();
+      } catch (IOException closedByTool) {
+        // the tool exited already; its exit code says how it went
+      }
     }
   }
 
@@ -262,9 +281,7 @@ public final class LogicalRestore {
       Process p = new ProcessBuilder(session.tools().tool("psql"), "-X", "-q", "--no-password", "-d", session.url(null), "-f", "-")
           .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
       ObjectTransfers.StderrTail err = ObjectTransfers.StderrTail.start(p.getErrorStream(), "psql-globals");
-      try (OutputStream stdin = p.getOutputStream()) {
-        plain.transferTo(stdin);
-      }
+      feed(plain, p.getOutputStream());
       int exit = p.waitFor();
       List<String> errors = err.text().lines().filter(l -> l.contains("ERROR:")).toList();
       List<String> real = errors.stream().filter(l -> !l.contains("already exists")).toList();

@@ -9,14 +9,33 @@ import java.util.Set;
 
 /**
  * Picks the entries of a pg_restore table of contents ({@code pg_restore -l}) that restore some
- * tables: their schemas, definitions, data, defaults, constraints, triggers, and the sequences
- * named after them (serial and identity columns). Foreign keys and indexes are left out, as
- * {@code pg_restore -t} does, since they may refer to tables not restored.
+ * tables into a new database.
+ *
+ * <p>Kept: the requested tables' definitions, data, defaults, constraints and triggers, the
+ * sequences named after them (serial and identity columns), and every definition a table may need
+ * that holds no data of its own (schemas, types, domains, functions, extensions, collations, text
+ * search configurations...). Left out: other tables and their data, indexes, foreign keys, views,
+ * large objects, comments and grants, as {@code pg_restore -t} leaves them out, since they may refer
+ * to tables that are not restored.
  */
 final class TocFilter {
-  /** Entry descriptors, longest first so "TABLE DATA" wins over "TABLE". */
-  private static final List<String> DESCRIPTORS = List.of("SEQUENCE OWNED BY", "SEQUENCE SET", "FK CONSTRAINT", "TABLE DATA",
-      "CONSTRAINT", "DEFAULT", "SEQUENCE", "SCHEMA", "TRIGGER", "TABLE", "INDEX", "COMMENT", "ACL", "VIEW", "FUNCTION");
+  /** Multi-word entry descriptors; any other descriptor is one word. Longest first. */
+  private static final List<String> MULTI_WORD = List.of("MATERIALIZED VIEW DATA", "SEQUENCE OWNED BY", "TEXT SEARCH CONFIGURATION",
+      "TEXT SEARCH DICTIONARY", "TEXT SEARCH PARSER", "TEXT SEARCH TEMPLATE", "FOREIGN DATA WRAPPER", "PUBLICATION TABLE",
+      "PUBLICATION TABLES IN SCHEMA", "MATERIALIZED VIEW", "DATABASE PROPERTIES", "BLOB METADATA", "LARGE OBJECT", "OPERATOR CLASS",
+      "OPERATOR FAMILY", "FOREIGN TABLE", "EVENT TRIGGER", "ROW SECURITY", "TABLE ATTACH", "INDEX ATTACH", "FK CONSTRAINT",
+      "SHELL TYPE", "SEQUENCE SET", "SERVER", "USER MAPPING", "DEFAULT ACL", "TABLE DATA", "BLOB DATA");
+
+  /** Entries that belong to one table: kept only for the requested tables. */
+  private static final Set<String> TABLE_SCOPED = Set.of("TABLE", "TABLE DATA", "DEFAULT", "CONSTRAINT", "TRIGGER",
+      "SEQUENCE", "SEQUENCE OWNED BY", "SEQUENCE SET");
+
+  /** Entries never kept for a table restore. */
+  private static final Set<String> LEFT_OUT = Set.of("INDEX", "INDEX ATTACH", "FK CONSTRAINT", "VIEW", "MATERIALIZED VIEW",
+      "MATERIALIZED VIEW DATA", "BLOB", "BLOBS", "BLOB DATA", "BLOB METADATA", "LARGE OBJECT", "COMMENT", "ACL", "DEFAULT ACL",
+      "POLICY", "ROW SECURITY", "RULE", "STATISTICS", "TABLE ATTACH", "PUBLICATION", "PUBLICATION TABLE",
+      "PUBLICATION TABLES IN SCHEMA", "SUBSCRIPTION", "EVENT TRIGGER", "FOREIGN TABLE", "DATABASE", "DATABASE PROPERTIES",
+      "SECURITY LABEL", "USER MAPPING");
 
   private TocFilter() {}
 
@@ -42,8 +61,6 @@ final class TocFilter {
   static String filter(String toc, List<TableName> tables) {
     List<String> kept = new ArrayList<>();
     Set<TableName> found = new LinkedHashSet<>();
-    Set<String> schemas = new LinkedHashSet<>();
-    tables.forEach(t -> schemas.add(t.schema()));
     for (String line : toc.split("\n")) {
       if (line.startsWith(";") || line.isBlank()) {
         continue;
@@ -58,24 +75,22 @@ final class TocFilter {
         continue;
       }
       String rest = head[2];
-      String desc = DESCRIPTORS.stream().filter(d -> rest.startsWith(d + " ")).findFirst().orElse(null);
-      if (desc == null) {
+      String desc = MULTI_WORD.stream().filter(d -> rest.startsWith(d + " ")).findFirst()
+          .orElse(rest.contains(" ") ? rest.substring(0, rest.indexOf(' ')) : rest);
+      if (LEFT_OUT.contains(desc)) {
         continue;
       }
-      String afterDesc = rest.substring(desc.length() + 1);
+      if (!TABLE_SCOPED.contains(desc)) {
+        kept.add(line);
+        continue;
+      }
+      String afterDesc = rest.substring(desc.length()).trim();
       int sp = afterDesc.indexOf(' ');
       if (sp < 0) {
         continue;
       }
       String schema = afterDesc.substring(0, sp);
       String tagAndOwner = afterDesc.substring(sp + 1);
-      if (desc.equals("SCHEMA")) {
-        String name = tagAndOwner.contains(" ") ? tagAndOwner.substring(0, tagAndOwner.lastIndexOf(' ')) : tagAndOwner;
-        if (schemas.contains(name) && !name.equals("public")) {
-          kept.add(line);
-        }
-        continue;
-      }
       for (TableName t : tables) {
         if (!t.schema().equals(schema)) {
           continue;
@@ -83,8 +98,7 @@ final class TocFilter {
         boolean keep = switch (desc) {
           case "TABLE", "TABLE DATA" -> tagAndOwner.startsWith(t.table() + " ") && tagAndOwner.indexOf(' ', t.table().length() + 1) < 0;
           case "DEFAULT", "CONSTRAINT", "TRIGGER" -> tagAndOwner.startsWith(t.table() + " ");
-          case "SEQUENCE", "SEQUENCE OWNED BY", "SEQUENCE SET" -> tagAndOwner.startsWith(t.table() + "_");
-          default -> false;
+          default -> tagAndOwner.startsWith(t.table() + "_"); // sequences of serial / identity columns
         };
         if (keep) {
           kept.add(line);

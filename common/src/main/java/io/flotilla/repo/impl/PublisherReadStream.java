@@ -25,7 +25,7 @@ final class PublisherReadStream implements ObjectReadStream, Subscriber<ByteBuff
   private Handler<Buffer> handler;
   private Handler<Void> endHandler;
   private Handler<Throwable> exceptionHandler;
-  private long demand = Long.MAX_VALUE;
+  private long demand; // paused until resume()/fetch(), like the file backend's streams
   private int requested;
   private boolean completed;
   private Throwable failure;

@@ -277,7 +277,7 @@ public final class S3Storage implements Storage {
         data.handler(null);
         data.pause();
       }
-      Future<Void> abort = uploadId == null ? Future.succeededFuture()
+      Future<Void> abort = uploadId == null || uploadId.failed() ? Future.succeededFuture()
           : uploadId.compose(id -> call("AbortMultipartUpload", key, () -> s3.abortMultipartUpload(
               AbortMultipartUploadRequest.builder().bucket(bucket).key(fullKey(key)).uploadId(id).build())).<Void>mapEmpty())
               .recover(t -> {

@@ -1,0 +1,158 @@
+package io.flotilla.config;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowableOfType;
+
+import io.flotilla.error.ErrorCode;
+import io.flotilla.error.FlotillaException;
+import java.io.IOException;
+import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/** Loading agent.yaml: a valid file becomes records; a bad one fails naming the key. */
+class ConfigLoaderTest {
+  private static final String VALID = """
+      host: db1
+      postgres:
+        url: postgresql://postgres@127.0.0.1:5432/postgres
+      repositories:
+        - name: primary
+          url: file:///var/lib/flotilla/repo
+      encryption:
+        passphrase-file: /etc/flotilla/passphrase
+      compression:
+        algorithm: zstd
+        level: 3
+      """;
+
+  @TempDir
+  Path dir;
+
+  private HostConfig load(String yaml) throws IOException {
+    Path file = dir.resolve("agent.yaml");
+    Files.writeString(file, yaml);
+    return ConfigLoader.load(file);
+  }
+
+  private FlotillaException loadFailure(String yaml) {
+    return catchThrowableOfType(FlotillaException.class, () -> load(yaml));
+  }
+
+  @Test
+  void shouldLoadValidConfig() throws IOException {
+    HostConfig config = load(VALID);
+
+    assertThat(config.host()).isEqualTo("db1");
+    assertThat(config.postgres()).isEqualTo(new PostgresConfig("postgresql://postgres@127.0.0.1:5432/postgres", null));
+    assertThat(config.repositories()).containsExactly(
+        new RepositoryConfig("primary", URI.create("file:///var/lib/flotilla/repo"), null, "us-east-1", false));
+    assertThat(config.primaryRepository().scheme()).isEqualTo("file");
+    assertThat(config.repository("primary")).contains(config.primaryRepository());
+    assertThat(config.repository("other")).isEmpty();
+    assertThat(config.encryption()).isEqualTo(new EncryptionConfig("aes-256", Path.of("/etc/flotilla/passphrase")));
+    assertThat(config.encryption().enabled()).isTrue();
+    assertThat(config.compression()).isEqualTo(new CompressionConfig("zstd", 3, 2));
+  }
+
+  @Test
+  void shouldLoadS3RepositoryWithEndpointAndPathStyleByDefault() throws IOException {
+    HostConfig config = load(VALID.replace("""
+            url: file:///var/lib/flotilla/repo
+        """, """
+            url: s3://backups/fleet
+            endpoint: http://minio.internal:9000
+          - name: offsite
+            url: s3://offsite-backups
+            region: eu-west-1
+        """));
+
+    assertThat(config.repositories()).containsExactly(
+        new RepositoryConfig("primary", URI.create("s3://backups/fleet"), URI.create("http://minio.internal:9000"), "us-east-1", true),
+        new RepositoryConfig("offsite", URI.create("s3://offsite-backups"), null, "eu-west-1", false));
+  }
+
+  @Test
+  void shouldResolveRelativePathsAgainstConfigDirectory() throws IOException {
+    HostConfig config = load(VALID.replace("/etc/flotilla/passphrase", "secrets/passphrase"));
+
+    assertThat(config.encryption().passphraseFile()).isEqualTo(dir.toAbsolutePath().resolve("secrets/passphrase"));
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @CsvSource(delimiter = '|', textBlock = """
+      unknown top-level key     | 'compression:'                        | 'compresion:'                          | compresion
+      unknown key in a list     | '    url: file:///var/lib/flotilla/repo' | '    url: file:///var/lib/flotilla/repo\n    bucket: x' | repositories[0].bucket
+      bad url scheme            | 'file:///var/lib/flotilla/repo'       | 'ftp://backup.example/repo'            | repositories[0].url
+      relative file url         | 'file:///var/lib/flotilla/repo'       | 'file:repo'                            | repositories[0].url
+      missing host              | 'host: db1'                           | '# no host'                            | host
+      bad host                  | 'host: db1'                           | 'host: db1/../etc'                     | host
+      non-number level          | 'level: 3'                            | 'level: fast'                          | compression.level
+      fractional level          | 'level: 3'                            | 'level: 3.5'                           | compression.level
+      level out of range        | 'level: 3'                            | 'level: 22'                            | compression.level
+      unknown algorithm         | 'algorithm: zstd'                     | 'algorithm: lz4'                       | compression.algorithm
+      not a postgres url        | 'url: postgresql://'                  | 'url: mysql://'                        | postgres.url
+      unknown cipher            | 'passphrase-file:'                    | 'cipher: des\n  passphrase-file:'      | encryption.cipher
+      """)
+  void shouldRejectBadConfigNamingTheKey(String what, String replaced, String replacement, String key) {
+    String yaml = VALID.replace(replaced, replacement.replace("\\n", "\n"));
+    assertThat(yaml).as("test setup").isNotEqualTo(VALID);
+
+    FlotillaException failure = loadFailure(yaml);
+
+    assertThat(failure).as(what).isNotNull();
+    assertThat(failure.code()).isEqualTo(ErrorCode.CONFIG);
+    assertThat(failure.getMessage()).startsWith("config key " + key + ": ");
+  }
+
+  @Test
+  void shouldRejectDuplicateRepositoryNames() {
+    FlotillaException duplicate = loadFailure(VALID.replace("""
+            url: file:///var/lib/flotilla/repo
+        """, """
+            url: file:///var/lib/flotilla/repo
+          - name: primary
+            url: file:///srv/other
+        """));
+
+    assertThat(duplicate.code()).isEqualTo(ErrorCode.CONFIG);
+    assertThat(duplicate.getMessage()).startsWith("config key repositories[1].name: ").contains("'primary'");
+  }
+
+  @Test
+  void shouldNameMissingFileAndHowToPointAtAnother() {
+    FlotillaException failure = catchThrowableOfType(FlotillaException.class, () -> ConfigLoader.load(dir.resolve("missing.yaml")));
+
+    assertThat(failure.code()).isEqualTo(ErrorCode.CONFIG);
+    assertThat(failure.getMessage()).contains("missing.yaml").contains("--config").contains(ConfigLoader.CONFIG_ENV);
+  }
+
+  @Test
+  void shouldRejectInvalidYaml() {
+    FlotillaException failure = loadFailure("host: [db1\n");
+
+    assertThat(failure.code()).isEqualTo(ErrorCode.CONFIG);
+    assertThat(failure.getMessage()).contains("not valid YAML");
+  }
+
+  @Test
+  void shouldApplyDefaultsWhenSectionsAreOmitted() throws IOException {
+    HostConfig config = load("""
+        host: db2
+        postgres:
+          url: postgres://backup@db2:5432/postgres
+        repositories:
+          - name: r
+            url: file:///srv/repo
+        """);
+
+    assertThat(config.encryption()).isEqualTo(new EncryptionConfig("aes-256", null));
+    assertThat(config.compression()).isEqualTo(new CompressionConfig("zstd", 3, 2));
+    assertThat(config.repositories()).extracting(RepositoryConfig::name).isEqualTo(List.of("r"));
+  }
+}
