@@ -94,7 +94,7 @@ public final class LogicalBackup {
         })
         .onSuccess(m -> LOG.info("host={} backup={} logical backup complete: {} plain bytes, {} stored, {} s", m.host(), m.backupId(),
             m.plainBytes(), m.storedBytes(), m.duration().toSeconds()))
-        .onFailure(t -> LOG.warn("host={} backup={} logical backup failed: {}", config.host(), backupId, t.getMessage()));
+        .onFailure(t -> LOG.info("host={} backup={} logical backup failed: {}", config.host(), backupId, t.getMessage()));
   }
 
   private List<ServerInfo.Database> select(ServerInfo server, Request request) {
