@@ -16,8 +16,9 @@ import java.util.stream.Stream;
 /**
  * A real S3 server for tests: Adobe S3Mock's standalone exec jar run as a child JVM on a free
  * loopback port, with the given buckets created. It speaks the S3 REST protocol the AWS SDK uses
- * (multipart uploads, ranged gets, listing). It can be stopped and started again on the same port
- * and data directory to stand for an outage.
+ * (multipart uploads, ranged gets, listing). {@link #goOffline()} and {@link #goOnline()} cut and
+ * restore the network path to it (a relay on {@link #outageEndpoint()}) to stand for an outage;
+ * S3Mock's own restart loses its multipart bookkeeping, so outages are simulated in front of it.
  */
 public final class S3Server implements AutoCloseable {
   public static final String ACCESS_KEY = "flotilla-test";
@@ -25,6 +26,7 @@ public final class S3Server implements AutoCloseable {
 
   private final Path root;
   private final int port;
+  private final TcpProxy relay;
   private final List<String> buckets;
   private Process process;
 
@@ -32,6 +34,7 @@ public final class S3Server implements AutoCloseable {
     this.root = root;
     this.port = port;
     this.buckets = buckets;
+    this.relay = new TcpProxy(Processes.freePort(), port);
   }
 
   /** Where the exec jar is: system property flotilla.s3mock.jar (set by the build). */
@@ -49,6 +52,7 @@ public final class S3Server implements AutoCloseable {
     System.setProperty("aws.secretAccessKey", SECRET_KEY);
     S3Server s = new S3Server(Files.createTempDirectory("flotilla-s3-"), Processes.freePort(), List.of(buckets));
     s.startProcess();
+    s.relay.start();
     return s;
   }
 
@@ -110,6 +114,20 @@ public final class S3Server implements AutoCloseable {
     return "http://127.0.0.1:" + port;
   }
 
+  /** The same server through a relay that {@link #goOffline()} cuts. */
+  public String outageEndpoint() {
+    return "http://127.0.0.1:" + relay.port();
+  }
+
+  /** Connections to {@link #outageEndpoint()} are refused (and open ones cut) until {@link #goOnline()}. */
+  public void goOffline() {
+    relay.stop();
+  }
+
+  public void goOnline() throws IOException {
+    relay.start();
+  }
+
   /** Files S3Mock stores objects in, for tests that corrupt data behind the server's back. */
   public Path storeRoot() {
     return root.resolve("store");
@@ -117,6 +135,7 @@ public final class S3Server implements AutoCloseable {
 
   @Override
   public void close() throws IOException {
+    relay.close();
     stopProcess();
     try (Stream<Path> walk = Files.walk(root)) {
       walk.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());

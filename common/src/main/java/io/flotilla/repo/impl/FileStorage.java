@@ -278,10 +278,14 @@ public final class FileStorage implements Storage {
       int removed = 0;
       try (Stream<Path> walk = Files.walk(start)) {
         for (Path f : walk.filter(p -> p.getFileName().toString().startsWith(TEMP_MARK)).toList()) {
-          Files.deleteIfExists(f);
-          removed++;
+          if (root.relativize(f).toString().replace('\\', '/').startsWith(prefix)) {
+            Files.deleteIfExists(f);
+            removed++;
+          }
         }
       }
+      // Folders an interrupted write created and left empty go too.
+      pruneEmptyDirectories(start);
       return removed;
     });
   }
