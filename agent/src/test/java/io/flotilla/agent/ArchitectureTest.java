@@ -1,0 +1,52 @@
+package io.flotilla.agent;
+
+import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
+
+import com.tngtech.archunit.core.domain.JavaClasses;
+import com.tngtech.archunit.core.importer.ClassFileImporter;
+import com.tngtech.archunit.core.importer.ImportOption;
+import org.junit.jupiter.api.Test;
+
+/** Rules that keep the code honest, checked on the compiled classes of every module. */
+class ArchitectureTest {
+  private static final JavaClasses CLASSES = new ClassFileImporter()
+      .withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS)
+      .withImportOption(location -> !location.contains("-tests.jar"))
+      .importPackages("io.flotilla");
+
+  @Test
+  void shouldSeeTheClassesOfEveryModule() {
+    org.assertj.core.api.Assertions.assertThat(CLASSES.contain("io.flotilla.repo.impl.S3Storage")).isTrue();
+    org.assertj.core.api.Assertions.assertThat(CLASSES.contain("io.flotilla.agent.cli.Session")).isTrue();
+    org.assertj.core.api.Assertions.assertThat(CLASSES.contain("io.flotilla.testkit.S3Server")).isFalse();
+  }
+
+  @Test
+  void onlyTheS3BackendTalksToTheAwsSdk() {
+    noClasses().that().resideOutsideOfPackage("io.flotilla.repo.impl")
+        .should().dependOnClassesThat().resideInAnyPackage("software.amazon.awssdk..")
+        .check(CLASSES);
+  }
+
+  @Test
+  void onlyTheCommandLineSessionCreatesAVertxInstance() {
+    noClasses().that().doNotHaveFullyQualifiedName("io.flotilla.agent.cli.Session")
+        .should().callMethod(io.vertx.core.Vertx.class, "vertx")
+        .orShould().callMethod(io.vertx.core.Vertx.class, "vertx", io.vertx.core.VertxOptions.class)
+        .check(CLASSES);
+  }
+
+  @Test
+  void noCodeSleepsOrBlocksOnFutures() {
+    noClasses().should().callMethod(Thread.class, "sleep", long.class)
+        .orShould().callMethod(java.util.concurrent.CompletableFuture.class, "get")
+        .check(CLASSES);
+  }
+
+  @Test
+  void commonDoesNotDependOnTheAgent() {
+    noClasses().that().resideOutsideOfPackage("io.flotilla.agent..")
+        .should().dependOnClassesThat().resideInAPackage("io.flotilla.agent..")
+        .check(CLASSES);
+  }
+}
