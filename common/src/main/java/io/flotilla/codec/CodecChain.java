@@ -24,6 +24,19 @@ public record CodecChain(Compression compression, int level, int workers, String
         encryption.enabled() ? OPENPGP_AES256 : NONE);
   }
 
+  /** The chain an object's name says it went through ({@code x.zst.gpg}, {@code x.gz}, ...). */
+  public static CodecChain fromKey(String key) {
+    boolean encrypted = key.endsWith(".gpg");
+    String base = encrypted ? key.substring(0, key.length() - 4) : key;
+    Compression compression = base.endsWith(".zst") ? Compression.ZSTD : base.endsWith(".gz") ? Compression.GZIP : Compression.NONE;
+    return new CodecChain(compression, 0, 0, encrypted ? OPENPGP_AES256 : NONE);
+  }
+
+  /** Every suffix a chain can give, longest first. */
+  public static java.util.List<String> knownSuffixes() {
+    return java.util.List.of(".zst.gpg", ".gz.gpg", ".gpg", ".zst", ".gz", "");
+  }
+
   public boolean encrypted() {
     return OPENPGP_AES256.equals(encryption);
   }

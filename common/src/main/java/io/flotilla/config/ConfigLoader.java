@@ -68,7 +68,7 @@ public final class ConfigLoader {
     if (pg == null) {
       throw root.error("postgres", "is required (postgres.url at least)");
     }
-    pg.onlyKeys(Set.of("url", "bin"));
+    pg.onlyKeys(Set.of("url", "bin", "data-directory"));
     String url = pg.requiredString("url");
     if (!url.startsWith("postgresql://") && !url.startsWith("postgres://")) {
       throw pg.error("url", "must be a libpq URL starting with postgresql://");
@@ -77,6 +77,8 @@ public final class ConfigLoader {
     if (bin != null && !Files.isDirectory(bin)) {
       throw pg.error("bin", "directory " + bin + " does not exist");
     }
+
+    Path dataDirectory = pg.has("data-directory") ? resolve(baseDir, pg.string("data-directory", null)) : null;
 
     List<RepositoryConfig> repos = new ArrayList<>();
     Set<String> names = new HashSet<>();
@@ -120,7 +122,7 @@ public final class ConfigLoader {
       compression = new CompressionConfig(algorithm, level, comp.integer("workers", 2, 0, 64));
     }
     Path lockDir = root.has("lock-directory") ? resolve(baseDir, root.string("lock-directory", null)) : Path.of(System.getProperty("java.io.tmpdir"));
-    return new HostConfig(host, new PostgresConfig(url, bin), List.copyOf(repos), encryption, compression, lockDir);
+    return new HostConfig(host, new PostgresConfig(url, bin, dataDirectory), List.copyOf(repos), encryption, compression, lockDir);
   }
 
   private static RepositoryConfig repository(ConfigNode r, Path baseDir) {

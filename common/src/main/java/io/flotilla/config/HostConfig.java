@@ -12,7 +12,8 @@ import java.util.Optional;
  * @param repositories where backups go; the first is the primary
  * @param encryption how stored objects are encrypted
  * @param compression how stored objects are compressed
- * @param lockDirectory where the per-host operation lock lives
+ * @param lockDirectory where the per-host locks and the WAL spool (push markers, prefetched
+ *     segments, archiver status) live
  */
 public record HostConfig(
     String host,
@@ -21,6 +22,11 @@ public record HostConfig(
     EncryptionConfig encryption,
     CompressionConfig compression,
     Path lockDirectory) {
+
+  /** Local state of the WAL service: {@code <lock-directory>/flotilla-<host>-spool}. */
+  public Path spoolDirectory() {
+    return lockDirectory.resolve("flotilla-" + host + "-spool");
+  }
 
   public RepositoryConfig primaryRepository() {
     return repositories.get(0);

@@ -24,6 +24,7 @@ import java.util.Optional;
  * @param codecs codecs every object passed through
  * @param databases the databases in this backup
  * @param objects every object with its sizes and SHA-256
+ * @param physical what a physical backup adds (null for logical backups)
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 @JsonIgnoreProperties(ignoreUnknown = true)
@@ -40,9 +41,40 @@ public record Manifest(
     String finishedAt,
     Codecs codecs,
     List<DatabaseEntry> databases,
-    List<ObjectEntry> objects) {
+    List<ObjectEntry> objects,
+    Physical physical) {
 
   public static final int FORMAT = 1;
+
+  /**
+   * What a physical (base) backup adds.
+   *
+   * @param timeline timeline the backup started on
+   * @param startLsn LSN pg_backup_start returned
+   * @param stopLsn LSN pg_backup_stop returned
+   * @param startWal segment holding startLsn: recovery needs WAL from here
+   * @param stopWal segment holding stopLsn: the backup is consistent once WAL up to it is replayed
+   * @param walSegmentSize wal_segment_size in bytes
+   * @param dataChecksums whether the cluster has page checksums (and they were checked)
+   * @param backupLabel the backup_label pg_backup_stop returned, written into the restored PGDATA
+   * @param tablespaceMap the tablespace_map pg_backup_stop returned (empty without tablespaces)
+   * @param tablespaces the tablespaces and the archive object of each
+   * @param files every file copied, with its size and SHA-256
+   * @param badPages pages whose checksum did not match while reading
+   */
+  @JsonInclude(JsonInclude.Include.NON_NULL)
+  public record Physical(int timeline, String startLsn, String stopLsn, String startWal, String stopWal, long walSegmentSize,
+      boolean dataChecksums, String backupLabel, String tablespaceMap, List<Tablespace> tablespaces, List<FileEntry> files,
+      List<BadPage> badPages) {}
+
+  /** @param oid tablespace oid (0 for the main data directory); @param location its directory; @param object archive key */
+  public record Tablespace(long oid, String location, String object) {}
+
+  /** @param tablespace oid (0 = PGDATA); @param path relative to its tablespace root; @param size bytes; @param sha256 hex */
+  public record FileEntry(long tablespace, String path, long size, String sha256) {}
+
+  /** @param tablespace oid; @param path relative path; @param block block number; @param detail what was found */
+  public record BadPage(long tablespace, String path, long block, String detail) {}
 
   /** @param compression zstd, gzip or none; @param level its level; @param encryption openpgp-aes256 or none */
   public record Codecs(String compression, int level, String encryption) {}

@@ -49,7 +49,7 @@ class ConfigLoaderTest {
     HostConfig config = load(VALID);
 
     assertThat(config.host()).isEqualTo("db1");
-    assertThat(config.postgres()).isEqualTo(new PostgresConfig("postgresql://postgres@127.0.0.1:5432/postgres", null));
+    assertThat(config.postgres()).isEqualTo(new PostgresConfig("postgresql://postgres@127.0.0.1:5432/postgres", null, null));
     assertThat(config.repositories()).containsExactly(
         new RepositoryConfig("primary", URI.create("file:///var/lib/flotilla/repo"), null, "us-east-1", false));
     assertThat(config.primaryRepository().scheme()).isEqualTo("file");

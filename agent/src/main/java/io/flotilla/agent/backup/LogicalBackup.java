@@ -88,7 +88,7 @@ public final class LogicalBackup {
             }
             Manifest m = new Manifest(Manifest.FORMAT, Version.get(), backupId, config.host(), "logical", request.label(),
                 server.version(), server.versionNum(), started.toString(), Instant.now().toString(),
-                new Manifest.Codecs(codecs.compression().id(), codecs.level(), codecs.encryption()), dbs, objects);
+                new Manifest.Codecs(codecs.compression().id(), codecs.level(), codecs.encryption()), dbs, objects, null);
             return repo.writeManifest(m).map(m);
           });
         })

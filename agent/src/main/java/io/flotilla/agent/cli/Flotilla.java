@@ -10,7 +10,8 @@ import picocli.CommandLine.Command;
 /** The {@code flotilla} command line. */
 @Command(name = "flotilla", mixinStandardHelpOptions = true, versionProvider = Flotilla.VersionProvider.class,
     description = "Backup and restore of PostgreSQL hosts: logical dumps streamed compressed and encrypted to file or S3 repositories.",
-    subcommands = {BackupCommand.class, ListCommand.class, VerifyCommand.class, RestoreCommand.class, CommandLine.HelpCommand.class})
+    subcommands = {BackupCommand.class, ListCommand.class, VerifyCommand.class, RestoreCommand.class, WalPushCommand.class,
+        WalFetchCommand.class, AgentDaemonCommand.class, CommandLine.HelpCommand.class})
 public final class Flotilla {
   /** Where commands print; replaceable so tests can run the real command line in-process. */
   static final ThreadLocal<PrintStream> OUT = ThreadLocal.withInitial(() -> System.out);

@@ -32,6 +32,11 @@ public final class ObjectTransfers {
   /** What a producer measured: bytes before codecs, bytes stored and their SHA-256. */
   private record Produced(long plainBytes, long storedBytes, String sha256) {}
 
+  /** Writes the plain bytes of an object on an application thread; throwing fails the upload. */
+  public interface PlainProducer {
+    void produce(OutputStream plain) throws Exception;
+  }
+
   /**
    * Runs {@code command} and streams its stdout, compressed and encrypted, into {@code key}. The
    * object becomes visible only if the command exits 0 and the store succeeds.
@@ -40,13 +45,45 @@ public final class ObjectTransfers {
    */
   public static Future<Manifest.ObjectEntry> uploadCommandOutput(Repository repo, CodecChain codecs, String key, String relativeKey,
       String type, String format, List<String> command, String what, Progress progress) {
+    return upload(repo, codecs, key, relativeKey, type, format, what, progress, plain -> {
+      Process process;
+      try {
+        process = new ProcessBuilder(command).start();
+      } catch (IOException e) {
+        throw new FlotillaException(ErrorCode.POSTGRES, "cannot run " + command.get(0) + ": " + e.getMessage()
+            + " (set postgres.bin or put the PostgreSQL client tools on PATH)");
+      }
+      StderrTail stderr = StderrTail.start(process.getErrorStream(), what);
+      try {
+        process.getOutputStream().close();
+        try (InputStream in = process.getInputStream()) {
+          in.transferTo(plain);
+        }
+        int exit = process.waitFor();
+        if (exit != 0) {
+          throw new FlotillaException(ErrorCode.POSTGRES, command.get(0).replaceAll(".*/", "") + " failed for " + what + " (exit " + exit + "): "
+              + PgSession.firstErrorLine(stderr.text()));
+        }
+      } finally {
+        process.destroyForcibly();
+      }
+    });
+  }
+
+  /**
+   * Streams what {@code producer} writes, compressed and encrypted, into {@code key}, measuring the
+   * plain and stored bytes and the SHA-256 of the stored bytes. The object becomes visible only if
+   * the producer returns normally and the store succeeds.
+   */
+  public static Future<Manifest.ObjectEntry> upload(Repository repo, CodecChain codecs, String key, String relativeKey,
+      String type, String format, String what, Progress progress, PlainProducer producer) {
     OutputStreamSource source = new OutputStreamSource(repo.context());
     Future<StoredObject> stored = repo.storage().put(key, source);
     CompletableFuture<Produced> produced = new CompletableFuture<>();
-    Thread producer = new Thread(() -> produce(repo, codecs, source, relativeKey, command, what, progress, produced),
+    Thread thread = new Thread(() -> produce(repo, codecs, source, relativeKey, what, progress, producer, produced),
         "flotilla-" + what.replaceAll("[^A-Za-z0-9_.-]", "_"));
-    producer.setDaemon(true);
-    producer.start();
+    thread.setDaemon(true);
+    thread.start();
     stored.onFailure(source::cancel);
     Future<Produced> producedFuture = Future.fromCompletionStage(produced, repo.context());
     return Future.all(stored, producedFuture).recover(t -> {
@@ -65,45 +102,30 @@ public final class ObjectTransfers {
     });
   }
 
-  private static void produce(Repository repo, CodecChain codecs, OutputStreamSource source, String name, List<String> command, String what,
-      Progress progress, CompletableFuture<Produced> result) {
-    Process process;
+  private static void produce(Repository repo, CodecChain codecs, OutputStreamSource source, String name, String what, Progress progress,
+      PlainProducer producer, CompletableFuture<Produced> result) {
     try {
-      process = new ProcessBuilder(command).start();
-    } catch (IOException e) {
-      FlotillaException fe = new FlotillaException(ErrorCode.POSTGRES, "cannot run " + command.get(0) + ": " + e.getMessage()
-          + " (set postgres.bin or put the PostgreSQL client tools on PATH)");
-      source.fail(fe);
-      result.completeExceptionally(fe);
-      return;
-    }
-    StderrTail stderr = StderrTail.start(process.getErrorStream(), what);
-    try {
-      process.getOutputStream().close();
-      MeasuringOutputStream storedBytes = new MeasuringOutputStream(source, true, progress::stored);
+      MeasuringOutputStream storedBytes = new MeasuringOutputStream(source, true, progress == null ? null : progress::stored);
       OutputStream encoder = codecs.encoder(storedBytes, repo.passphrase(), name);
-      MeasuringOutputStream plainBytes = new MeasuringOutputStream(encoder, false, progress::plain);
-      try (InputStream in = process.getInputStream()) {
-        in.transferTo(new java.io.FilterOutputStream(plainBytes) {
-          @Override
-          public void write(byte[] b, int off, int len) throws IOException {
-            plainBytes.write(b, off, len);
-          }
-        });
-      }
-      int exit = process.waitFor();
-      if (exit != 0) {
-        throw new FlotillaException(ErrorCode.POSTGRES, command.get(0).replaceAll(".*/", "") + " failed for " + what + " (exit " + exit + "): "
-            + PgSession.firstErrorLine(stderr.text()));
-      }
+      MeasuringOutputStream plainBytes = new MeasuringOutputStream(encoder, false, progress == null ? null : progress::plain);
+      producer.produce(new java.io.FilterOutputStream(plainBytes) {
+        @Override
+        public void write(byte[] b, int off, int len) throws IOException {
+          plainBytes.write(b, off, len);
+        }
+
+        @Override
+        public void close() {
+          // the chain is closed below, once the producer is known to have succeeded
+        }
+      });
       plainBytes.close(); // finishes the zstd frame and the OpenPGP message, then ends the source
       result.complete(new Produced(plainBytes.count(), storedBytes.count(), storedBytes.sha256Hex()));
     } catch (Throwable t) {
-      process.destroyForcibly();
       FlotillaException fe = t instanceof FlotillaException f ? f
           : t instanceof IOException && t.getMessage() != null && t.getMessage().startsWith("stream cancelled")
               ? new FlotillaException(ErrorCode.REPOSITORY, "upload of " + what + " to " + repo.describe() + " failed", t)
-              : new FlotillaException(ErrorCode.INTERNAL, "streaming " + what + " failed: " + t.getMessage(), t);
+              : FlotillaException.of(t);
       source.fail(fe);
       result.completeExceptionally(fe);
     }

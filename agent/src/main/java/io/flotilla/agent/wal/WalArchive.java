@@ -1,0 +1,211 @@
+package io.flotilla.agent.wal;
+
+import io.flotilla.agent.transfer.ObjectTransfers;
+import io.flotilla.codec.CodecChain;
+import io.flotilla.codec.MeasuringOutputStream;
+import io.flotilla.config.HostConfig;
+import io.flotilla.error.ErrorCode;
+import io.flotilla.error.FlotillaException;
+import io.flotilla.repo.Repository;
+import io.flotilla.repo.StoredObject;
+import io.flotilla.wal.WalFile;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.security.MessageDigest;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Optional;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A host's WAL archive in one repository: push a file (durable before success, idempotent for the
+ * same content, loud for different content) and fetch one back (with prefetch of what follows).
+ */
+public final class WalArchive {
+  private static final Logger LOG = LoggerFactory.getLogger(WalArchive.class);
+
+  private final Vertx vertx;
+  private final HostConfig config;
+  private final Repository repo;
+  private final WalSpool spool;
+
+  public WalArchive(Vertx vertx, HostConfig config, Repository repo) {
+    this.vertx = vertx;
+    this.config = config;
+    this.repo = repo;
+    this.spool = new WalSpool(config.spoolDirectory());
+  }
+
+  public WalSpool spool() {
+    return spool;
+  }
+
+  static WalFile parse(String name) {
+    return WalFile.parse(name).orElseThrow(() -> new FlotillaException(ErrorCode.USAGE, "'" + name + "' is not a WAL segment, .partial, .history or .backup file name"));
+  }
+
+  /** The stored object of {@code name}, whatever codecs it was written with. */
+  public Future<Optional<StoredObject>> find(String name) {
+    WalFile wal = parse(name);
+    String prefix = wal.keyPrefix(config.host());
+    return repo.storage().list(prefix).map(objects -> {
+      for (String suffix : CodecChain.knownSuffixes()) {
+        for (StoredObject o : objects) {
+          if (o.key().equals(prefix + suffix)) {
+            return Optional.of(o);
+          }
+        }
+      }
+      return Optional.empty();
+    });
+  }
+
+  /** How a push ended. */
+  public enum PushOutcome { PUSHED, ALREADY_ARCHIVED }
+
+  /**
+   * Makes {@code file} durable in the repository. Succeeds without work when the same content is
+   * there already; fails with CONFLICT when different content is.
+   */
+  public Future<PushOutcome> push(Path file) {
+    String name = file.getFileName().toString();
+    WalFile wal = parse(name);
+    return vertx.executeBlocking(() -> sha256(file), false)
+        .recover(t -> Future.failedFuture(new FlotillaException(ErrorCode.LOCAL_IO, "cannot read " + file + ": " + t.getMessage(), t)))
+        .compose(sha -> find(name).compose(existing -> {
+          if (existing.isPresent()) {
+            return plainSha256(existing.get()).compose(storedSha -> {
+              if (!storedSha.equals(sha)) {
+                return Future.failedFuture(new FlotillaException(ErrorCode.CONFLICT, name + " is already archived in " + repo.describe()
+                    + " with different content (archived SHA-256 " + storedSha + ", this file " + sha
+                    + "): two clusters may be archiving as host " + config.host()));
+              }
+              return Future.succeededFuture(PushOutcome.ALREADY_ARCHIVED);
+            });
+          }
+          CodecChain codecs = CodecChain.from(config.compression(), config.encryption());
+          String key = wal.keyPrefix(config.host()) + codecs.suffix();
+          String[] readSha = new String[1];
+          return ObjectTransfers.upload(repo, codecs, key, name, "wal", "wal", "wal " + name, null, plain -> {
+            MeasuringOutputStream digest = new MeasuringOutputStream(plain, true, null);
+            try (InputStream in = Files.newInputStream(file)) {
+              in.transferTo(digest);
+            }
+            readSha[0] = digest.sha256Hex();
+          }).compose(entry -> {
+            if (!readSha[0].equals(sha)) {
+              // PostgreSQL never changes a file it asked to archive; if it did, do not claim success.
+              return repo.storage().delete(key).transform(v -> Future.failedFuture(new FlotillaException(ErrorCode.INTEGRITY,
+                  file + " changed while it was being archived")));
+            }
+            return Future.succeededFuture(PushOutcome.PUSHED);
+          });
+        }).compose(outcome -> vertx.executeBlocking(() -> {
+          spool.markPushed(name, sha, Instant.now());
+          LOG.info("host={} wal={} {}", config.host(), name, outcome == PushOutcome.PUSHED ? "archived" : "already archived");
+          return outcome;
+        }, false)));
+  }
+
+  private static String sha256(Path file) throws Exception {
+    MessageDigest md = MessageDigest.getInstance("SHA-256");
+    try (InputStream in = Files.newInputStream(file)) {
+      byte[] buf = new byte[1 << 16];
+      int n;
+      while ((n = in.read(buf)) > 0) {
+        md.update(buf, 0, n);
+      }
+    }
+    return HexFormat.of().formatHex(md.digest());
+  }
+
+  private Future<String> plainSha256(StoredObject object) {
+    String[] sha = new String[1];
+    return ObjectTransfers.download(repo, CodecChain.fromKey(object.key()), object.key(), null, false, "wal-compare", null, plain -> {
+      MeasuringOutputStream digest = new MeasuringOutputStream(OutputStream.nullOutputStream(), true, null);
+      plain.transferTo(digest);
+      sha[0] = digest.sha256Hex();
+    }).map(v -> sha[0]);
+  }
+
+  /**
+   * Fetches {@code name} into {@code destination} (written under a temporary name, then renamed).
+   * Returns false, quietly, when the archive does not have it: PostgreSQL asks past the end.
+   */
+  public Future<Boolean> fetch(String name, Path destination, int prefetch) {
+    WalFile wal = parse(name);
+    return vertx.executeBlocking(() -> {
+      Path ready = spool.prefetched(name);
+      if (Files.exists(ready)) {
+        Files.move(ready, destination, StandardCopyOption.REPLACE_EXISTING);
+        return true;
+      }
+      return false;
+    }, false).compose(fromSpool -> fromSpool ? Future.succeededFuture(true) : download(name, destination))
+        .compose(found -> {
+          if (!found || wal.kind() != WalFile.Kind.SEGMENT || prefetch <= 0) {
+            return Future.succeededFuture(found);
+          }
+          return prefetchAfter(wal, destination, prefetch).map(found);
+        });
+  }
+
+  private Future<Boolean> download(String name, Path destination) {
+    return find(name).compose(found -> {
+      if (found.isEmpty()) {
+        return Future.succeededFuture(false);
+      }
+      Path tmp = destination.resolveSibling("." + destination.getFileName() + ".flotilla-tmp");
+      return ObjectTransfers.download(repo, CodecChain.fromKey(found.get().key()), found.get().key(), null, false, "wal " + name, null, plain -> {
+        try (OutputStream out = Files.newOutputStream(tmp)) {
+          plain.transferTo(out);
+        }
+      }).compose(v -> vertx.executeBlocking(() -> {
+        Files.move(tmp, destination, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        return true;
+      }, false)).onFailure(t -> vertx.executeBlocking(() -> Files.deleteIfExists(tmp), false));
+    });
+  }
+
+  /** Fetches up to {@code count} following segments into the spool, in parallel; stops at the archive's end. */
+  private Future<Void> prefetchAfter(WalFile wal, Path fetched, int count) {
+    return vertx.executeBlocking(() -> {
+      long segmentSize = Files.size(fetched);
+      Files.createDirectories(spool.prefetchDirectory());
+      // Prefetched files nobody asked for within an hour are from an earlier recovery.
+      try (var old = Files.list(spool.prefetchDirectory())) {
+        Instant cutoff = Instant.now().minusSeconds(3600);
+        for (Path p : old.toList()) {
+          if (Files.getLastModifiedTime(p).toInstant().isBefore(cutoff)) {
+            Files.deleteIfExists(p);
+          }
+        }
+      }
+      List<String> names = new ArrayList<>();
+      if (segmentSize > 0 && Long.bitCount(segmentSize) == 1) {
+        long number = WalFile.segmentNumber(wal.name(), segmentSize);
+        for (int i = 1; i <= count; i++) {
+          String next = WalFile.segmentName(wal.timeline(), number + i, segmentSize);
+          if (!Files.exists(spool.prefetched(next))) {
+            names.add(next);
+          }
+        }
+      }
+      return names;
+    }, false).compose(names -> {
+      List<Future<Boolean>> all = new ArrayList<>();
+      for (String n : names) {
+        all.add(download(n, spool.prefetched(n)).otherwise(false));
+      }
+      return Future.join(all).<Void>mapEmpty().otherwiseEmpty();
+    });
+  }
+}

@@ -1,0 +1,125 @@
+package io.flotilla.agent.wal;
+
+import io.flotilla.config.HostConfig;
+import io.flotilla.error.ErrorCode;
+import io.flotilla.error.FlotillaException;
+import io.vertx.core.Future;
+import io.vertx.core.VerticleBase;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.stream.Stream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The agent's WAL service: pushes ahead of archive_command. It watches
+ * {@code pg_wal/archive_status/*.ready} and pushes several files in parallel, recording each in
+ * the spool once durable, so that PostgreSQL's own {@code wal-push} call mostly just confirms.
+ * PostgreSQL stays in charge: a file is archived for PostgreSQL only when its archive_command
+ * says so, whether or not this service is running.
+ */
+public final class WalArchiver extends VerticleBase {
+  private static final Logger LOG = LoggerFactory.getLogger(WalArchiver.class);
+  private static final long SCAN_MS = 250;
+
+  private final HostConfig config;
+  private final WalArchive archive;
+  private final int parallel;
+  private final Set<String> inFlight = new HashSet<>();
+  private long timer = -1;
+  private boolean scanning;
+  private String lastError;
+
+  public WalArchiver(HostConfig config, WalArchive archive, int parallel) {
+    this.config = config;
+    this.archive = archive;
+    this.parallel = parallel;
+  }
+
+  private Path statusDirectory() {
+    return config.postgres().dataDirectory().resolve("pg_wal").resolve("archive_status");
+  }
+
+  @Override
+  public Future<?> start() {
+    if (config.postgres().dataDirectory() == null) {
+      return Future.failedFuture(new FlotillaException(ErrorCode.CONFIG, "config key postgres.data-directory: required by the agent's WAL service"));
+    }
+    timer = vertx.setPeriodic(0, SCAN_MS, id -> scan());
+    LOG.info("host={} WAL service started: watching {} ({} in parallel)", config.host(), statusDirectory(), parallel);
+    return Future.succeededFuture();
+  }
+
+  @Override
+  public Future<?> stop() {
+    vertx.cancelTimer(timer);
+    return Future.succeededFuture();
+  }
+
+  private void scan() {
+    if (scanning || inFlight.size() >= parallel) {
+      return;
+    }
+    scanning = true;
+    vertx.executeBlocking(this::readyFiles, false).onComplete(ar -> {
+      scanning = false;
+      if (ar.failed()) {
+        report("cannot read " + statusDirectory() + ": " + ar.cause().getMessage());
+        return;
+      }
+      for (String name : ar.result()) {
+        if (inFlight.size() >= parallel) {
+          break;
+        }
+        if (inFlight.add(name)) {
+          Path file = config.postgres().dataDirectory().resolve("pg_wal").resolve(name);
+          archive.push(file).onComplete(done -> {
+            inFlight.remove(name);
+            if (done.failed()) {
+              report("pushing " + name + " failed: " + done.cause().getMessage());
+            } else {
+              lastError = null;
+            }
+          });
+        }
+      }
+    });
+  }
+
+  /** Files PostgreSQL has marked ready and that are not yet confirmed durable, oldest first (history files first). */
+  private List<String> readyFiles() throws Exception {
+    Path dir = statusDirectory();
+    if (!Files.isDirectory(dir)) {
+      return List.of();
+    }
+    try (Stream<Path> s = Files.list(dir)) {
+      return s.map(p -> p.getFileName().toString())
+          .filter(n -> n.endsWith(".ready"))
+          .map(n -> n.substring(0, n.length() - ".ready".length()))
+          .filter(n -> !inFlight.contains(n) && !archive.spool().isPushed(n))
+          .filter(n -> Files.exists(config.postgres().dataDirectory().resolve("pg_wal").resolve(n)))
+          .sorted((a, b) -> {
+            boolean ha = a.endsWith(".history");
+            boolean hb = b.endsWith(".history");
+            return ha != hb ? (ha ? -1 : 1) : a.compareTo(b);
+          })
+          .limit(64)
+          .toList();
+    }
+  }
+
+  private void report(String error) {
+    if (!error.equals(lastError)) {
+      LOG.warn("host={} WAL service: {} (retrying; PostgreSQL keeps the WAL until it is archived)", config.host(), error);
+      lastError = error;
+    }
+  }
+
+  /** For status: when the service last saw a failure, and what. */
+  public String lastError() {
+    return lastError;
+  }
+}
