@@ -2,6 +2,7 @@ package io.flotilla.agent.cli;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.flotilla.agent.progress.Progress;
+import io.flotilla.agent.physical.PhysicalRestore;
 import io.flotilla.agent.restore.LogicalRestore;
 import io.flotilla.error.ErrorCode;
 import io.flotilla.error.FlotillaException;
@@ -53,16 +54,48 @@ final class RestoreCommand extends AgentCommand {
   @Option(names = "--no-owner", description = "Do not restore object ownership (pg_restore --no-owner).")
   boolean noOwner;
 
-  @Option(names = "--kind", paramLabel = "KIND", defaultValue = "logical", description = "What to restore: logical (default).")
+  @Option(names = "--kind", paramLabel = "KIND", defaultValue = "logical", description = "logical (default) or physical.")
   String kind;
+
+  @Option(names = "--pgdata", paramLabel = "DIR", description = "physical: the empty directory to restore the cluster into.")
+  Path pgdata;
+
+  @Option(names = "--target-time", paramLabel = "T", description = "physical: recover up to this time (ISO-8601; no offset means UTC).")
+  String targetTime;
+
+  @Option(names = "--target-lsn", paramLabel = "LSN", description = "physical: recover up to this WAL position.")
+  String targetLsn;
+
+  @Option(names = "--target-xid", paramLabel = "XID", description = "physical: recover up to this transaction.")
+  String targetXid;
+
+  @Option(names = "--target-name", paramLabel = "NAME", description = "physical: recover up to this restore point (pg_create_restore_point).")
+  String targetName;
+
+  @Option(names = "--target-action", paramLabel = "ACTION", defaultValue = "pause",
+      description = "physical: promote, pause (default, as PostgreSQL) or shutdown once the target is reached.")
+  String targetAction;
+
+  @Option(names = "--start", description = "physical: start PostgreSQL and wait until the target is reached; prints the LSN and time reached.")
+  boolean start;
+
+  @Option(names = "--port", paramLabel = "P", description = "physical: port for the restored server.")
+  Integer port;
+
+  @Option(names = "--owner", paramLabel = "USER", defaultValue = "postgres",
+      description = "physical, when run as root: OS user who owns the restored files and runs the server (default: ${DEFAULT-VALUE}).")
+  String owner;
 
   @Option(names = "--repo", paramLabel = "NAME", description = "Repository to read (default: the first configured).")
   String repo;
 
   @Override
   int execute(Session s) {
+    if ("physical".equals(kind)) {
+      return physical(s);
+    }
     if (!"logical".equals(kind)) {
-      throw new FlotillaException(ErrorCode.USAGE, "--kind " + kind + " is not supported yet (supported: logical)");
+      throw new FlotillaException(ErrorCode.USAGE, "--kind must be logical or physical, got '" + kind + "'");
     }
     if (jobs < 1 || jobs > 64) {
       throw new FlotillaException(ErrorCode.USAGE, "--jobs must be between 1 and 64");
@@ -98,7 +131,51 @@ final class RestoreCommand extends AgentCommand {
     return 0;
   }
 
+  private int physical(Session s) {
+    if (pgdata == null) {
+      throw new FlotillaException(ErrorCode.USAGE, "--pgdata DIR is required with --kind physical");
+    }
+    long targets = java.util.stream.Stream.of(targetTime, targetLsn, targetXid, targetName).filter(java.util.Objects::nonNull).count();
+    if (targets > 1) {
+      throw new FlotillaException(ErrorCode.USAGE, "give at most one of --target-time, --target-lsn, --target-xid, --target-name");
+    }
+    if (!java.util.Set.of("promote", "pause", "shutdown").contains(targetAction)) {
+      throw new FlotillaException(ErrorCode.USAGE, "--target-action must be promote, pause or shutdown");
+    }
+    PhysicalRestore.Target target = new PhysicalRestore.Target(targetTime == null ? null : parseTime(targetTime, "--target-time"),
+        targetLsn, targetXid, targetName, targetAction);
+    Path configPath = io.flotilla.config.ConfigLoader.resolvePath(common.config).toAbsolutePath();
+    Path launcher = Path.of(System.getProperty("flotilla.launcher", "flotilla"));
+    PhysicalRestore.Request request = new PhysicalRestore.Request(backup, pgdata.toAbsolutePath(), target, start, port, owner, configPath, launcher);
+    s.progress.start(s.vertx);
+    PhysicalRestore.Result r = s.await(() -> s.repository(repo, false).compose(repository ->
+        new PhysicalRestore(s.vertx, s.config, repository, s.pg, s.progress).run(request).eventually(repository::close)));
+    s.progress.stop();
+    if (common.json) {
+      ObjectNode n = Manifests.JSON.createObjectNode();
+      n.put("backupId", r.backupId());
+      n.put("pgdata", r.pgdata().toString());
+      n.put("state", r.state());
+      n.put("lsn", r.lsn());
+      n.put("time", r.time());
+      n.put("durationSeconds", r.duration().toMillis() / 1000.0);
+      out().println(n.toString());
+    } else {
+      out().printf("restored backup %s into %s in %.1f s%n", r.backupId(), r.pgdata(), r.duration().toMillis() / 1000.0);
+      if (start) {
+        out().printf("PostgreSQL %s: reached LSN %s, last transaction at %s%n", r.state(), r.lsn(), r.time() == null || r.time().isEmpty() ? "(none replayed)" : r.time());
+      } else {
+        out().println("start it with: pg_ctl -D " + r.pgdata() + " start (recovery fetches WAL with flotilla wal-fetch)");
+      }
+    }
+    return 0;
+  }
+
   static Instant parseTime(String text) {
+    return parseTime(text, "--before");
+  }
+
+  static Instant parseTime(String text, String option) {
     String t = text.trim().replace(' ', 'T');
     try {
       return OffsetDateTime.parse(t).toInstant();
@@ -118,7 +195,7 @@ final class RestoreCommand extends AgentCommand {
     try {
       return LocalDate.parse(t).atStartOfDay().toInstant(ZoneOffset.UTC);
     } catch (DateTimeParseException e) {
-      throw new FlotillaException(ErrorCode.USAGE, "--before: cannot read '" + text + "' as a time (use ISO-8601, e.g. 2026-11-22T02:00:00Z)");
+      throw new FlotillaException(ErrorCode.USAGE, option + ": cannot read '" + text + "' as a time (use ISO-8601, e.g. 2026-11-22T02:00:00Z)");
     }
   }
 }
