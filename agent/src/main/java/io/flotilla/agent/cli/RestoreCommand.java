@@ -76,6 +76,9 @@ final class RestoreCommand extends AgentCommand {
       description = "physical: promote, pause (default, as PostgreSQL) or shutdown once the target is reached.")
   String targetAction;
 
+  @Option(names = "--target-timeline", paramLabel = "TLI", description = "physical: timeline to recover along: latest (default), current, or a number.")
+  String targetTimeline;
+
   @Option(names = "--start", description = "physical: start PostgreSQL and wait until the target is reached; prints the LSN and time reached.")
   boolean start;
 
@@ -143,7 +146,10 @@ final class RestoreCommand extends AgentCommand {
       throw new FlotillaException(ErrorCode.USAGE, "--target-action must be promote, pause or shutdown");
     }
     PhysicalRestore.Target target = new PhysicalRestore.Target(targetTime == null ? null : parseTime(targetTime, "--target-time"),
-        targetLsn, targetXid, targetName, targetAction);
+        targetLsn, targetXid, targetName, targetAction, targetTimeline);
+    if (targetTimeline != null && !targetTimeline.matches("latest|current|\\d+")) {
+      throw new FlotillaException(ErrorCode.USAGE, "--target-timeline must be latest, current or a number, got '" + targetTimeline + "'");
+    }
     Path configPath = io.flotilla.config.ConfigLoader.resolvePath(common.config).toAbsolutePath();
     Path launcher = Path.of(System.getProperty("flotilla.launcher", "flotilla"));
     PhysicalRestore.Request request = new PhysicalRestore.Request(backup, pgdata.toAbsolutePath(), target, start, port, owner, configPath, launcher);

@@ -59,7 +59,7 @@ public final class PhysicalRestore {
   }
 
   /** A recovery target: at most one of time, lsn, xid, name. */
-  public record Target(Instant time, String lsn, String xid, String name, String action) {
+  public record Target(Instant time, String lsn, String xid, String name, String action, String timeline) {
     boolean any() {
       return time != null || lsn != null || xid != null || name != null;
     }
@@ -239,7 +239,7 @@ public final class PhysicalRestore {
     settings.add("");
     settings.add("# Added by flotilla restore of backup " + m.backupId() + " at " + Instant.now());
     settings.add("restore_command = " + quote(r.launcher() + " wal-fetch --config " + r.configPath() + " %f %p"));
-    settings.add("recovery_target_timeline = 'latest'");
+    settings.add("recovery_target_timeline = " + quote(t.timeline() == null ? "latest" : t.timeline()));
     Target t = r.target();
     if (t.time() != null) {
       settings.add("recovery_target_time = " + quote(java.time.format.DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss.SSSSSS'+00'")
@@ -318,7 +318,7 @@ public final class PhysicalRestore {
     PgSession local = new PgSession(pg.tools(), new io.flotilla.config.PostgresConfig(url, null, null));
     return vertx.executeBlocking(() -> {
       try {
-        List<List<String>> rows = local.query(null, "SELECT pg_is_in_recovery(), pg_get_wal_replay_pause_state(),"
+        List<List<String>> rows = local.query(null, "SELECT pg_is_in_recovery(), CASE WHEN pg_is_in_recovery() THEN pg_get_wal_replay_pause_state() ELSE '' END,"
             + " coalesce(pg_last_wal_replay_lsn()::text, pg_current_wal_lsn()::text), coalesce(pg_last_xact_replay_timestamp()::text, '')");
         List<String> row = rows.get(0);
         boolean inRecovery = "t".equals(row.get(0));
