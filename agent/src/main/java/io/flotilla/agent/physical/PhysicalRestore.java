@@ -239,7 +239,7 @@ public final class PhysicalRestore {
     settings.add("");
     settings.add("# Added by flotilla restore of backup " + m.backupId() + " at " + Instant.now());
     settings.add("restore_command = " + quote(r.launcher() + " wal-fetch --config " + r.configPath() + " %f %p"));
-    settings.add("recovery_target_timeline = " + quote(t.timeline() == null ? "latest" : t.timeline()));
+    settings.add("recovery_target_timeline = " + quote(r.target().timeline() == null ? "latest" : r.target().timeline()));
     Target t = r.target();
     if (t.time() != null) {
       settings.add("recovery_target_time = " + quote(java.time.format.DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss.SSSSSS'+00'")
