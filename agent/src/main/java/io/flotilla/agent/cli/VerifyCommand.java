@@ -3,6 +3,7 @@ package io.flotilla.agent.cli;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.flotilla.agent.verify.BackupVerifier;
+import io.flotilla.agent.wal.WalVerifier;
 import io.flotilla.error.ErrorCode;
 import io.flotilla.manifest.Manifest;
 import io.flotilla.manifest.Manifests;
@@ -23,8 +24,14 @@ final class VerifyCommand extends AgentCommand {
   @Option(names = "--repo", paramLabel = "NAME", description = "Repository to read (default: the first configured).")
   String repo;
 
+  @Option(names = "--wal", description = "Check the WAL archive for gaps, per timeline, from the oldest physical backup to the newest segment.")
+  boolean wal;
+
   @Override
   int execute(Session s) {
+    if (wal) {
+      return verifyWal(s);
+    }
     s.progress.start(s.vertx);
     List<BackupVerifier.BackupResult> results = s.await(() -> s.repository(repo, false).compose(r -> {
       Future<List<Manifest>> which = backup == null ? r.listBackups(s.config.host())
@@ -66,6 +73,42 @@ final class VerifyCommand extends AgentCommand {
     if (!sound) {
       err().println("flotilla verify: " + results.stream().flatMap(b -> b.objects().stream()).filter(o -> !o.sound()).count()
           + " bad object(s); first: " + results.stream().flatMap(b -> b.objects().stream()).filter(o -> !o.sound()).findFirst().orElseThrow().key());
+      return ErrorCode.INTEGRITY.exitCode();
+    }
+    return 0;
+  }
+
+  private int verifyWal(Session s) {
+    List<WalVerifier.TimelineReport> reports = s.await(() -> s.repository(repo, false).compose(r ->
+        r.listBackups(s.config.host()).compose(all -> new WalVerifier(r, s.config.host()).verify(all)).eventually(r::close)));
+    boolean sound = reports.stream().allMatch(t -> t.missing().isEmpty());
+    if (common.json) {
+      ObjectNode root = Manifests.JSON.createObjectNode();
+      root.put("sound", sound);
+      ArrayNode arr = root.putArray("timelines");
+      for (WalVerifier.TimelineReport t : reports) {
+        ObjectNode n = arr.addObject();
+        n.put("timeline", t.timeline());
+        n.put("first", t.first());
+        n.put("last", t.last());
+        n.put("segments", t.segments());
+        ArrayNode missing = n.putArray("missing");
+        t.missing().forEach(missing::add);
+      }
+      out().println(root.toPrettyString());
+    } else {
+      if (reports.isEmpty()) {
+        out().println("no WAL archived for host " + s.config.host());
+      }
+      for (WalVerifier.TimelineReport t : reports) {
+        out().printf("timeline %d: %s .. %s, %d segments, %s%n", t.timeline(), t.first(), t.last(), t.segments(),
+            t.missing().isEmpty() ? "no gaps" : t.missing().size() + " missing");
+        t.missing().forEach(m -> out().println("  MISSING " + m));
+      }
+    }
+    if (!sound) {
+      err().println("flotilla verify: the WAL archive has gaps; first missing: " + reports.stream()
+          .flatMap(t -> t.missing().stream()).findFirst().orElseThrow());
       return ErrorCode.INTEGRITY.exitCode();
     }
     return 0;
