@@ -19,6 +19,7 @@ public final class PostgresCluster implements AutoCloseable {
   private final int port;
   private final Path bin;
   private boolean running;
+  private java.util.Map<String, String> environment = java.util.Map.of();
 
   private PostgresCluster(Path baseDir, int port, Path bin) {
     this.baseDir = baseDir;
@@ -43,8 +44,17 @@ public final class PostgresCluster implements AutoCloseable {
 
   /** initdb and start a new cluster; extra lines are appended to postgresql.conf. */
   public static PostgresCluster start(String... extraConf) throws IOException {
+    return start(java.util.Map.of(), extraConf);
+  }
+
+  /**
+   * Like {@link #start(String...)}, with environment variables for the server (and so for its
+   * archive_command), e.g. S3 credentials for flotilla wal-push.
+   */
+  public static PostgresCluster start(java.util.Map<String, String> environment, String... extraConf) throws IOException {
     Path base = Files.createTempDirectory("flotilla-pg-");
     PostgresCluster c = new PostgresCluster(base, Processes.freePort(), binDir());
+    c.environment = environment;
     c.init(extraConf);
     c.startServer();
     return c;
@@ -72,7 +82,7 @@ public final class PostgresCluster implements AutoCloseable {
 
   public void startServer() {
     Processes.run(Processes.asPostgres(List.of(bin.resolve("pg_ctl").toString(), "-D", dataDir.toString(), "-l",
-        baseDir.resolve("server.log").toString(), "-w", "-t", "60", "start")), null, baseDir).orThrow();
+        baseDir.resolve("server.log").toString(), "-w", "-t", "60", "start")), null, baseDir, environment).orThrow();
     running = true;
   }
 

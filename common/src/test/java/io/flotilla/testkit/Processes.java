@@ -37,8 +37,14 @@ public final class Processes {
 
   /** Runs {@code command}, feeding {@code stdin} (may be null), waiting up to 10 minutes. */
   public static Result run(List<String> command, String stdin, Path dir) {
+    return run(command, stdin, dir, java.util.Map.of());
+  }
+
+  /** Runs {@code command} with extra environment variables. */
+  public static Result run(List<String> command, String stdin, Path dir, java.util.Map<String, String> env) {
     try {
       ProcessBuilder pb = new ProcessBuilder(command);
+      pb.environment().putAll(env);
       if (dir != null) {
         pb.directory(dir.toFile());
       }
