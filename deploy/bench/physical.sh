@@ -17,6 +17,7 @@
 # Every tool runs as the postgres OS user, as it would on a database host. Timed is the wall time
 # of the command, JVM start included. The data is in the page cache (the machine has far more RAM
 # than the database), so this measures CPU (checksums, compression, encryption) more than disks.
+# CPU time (user + sys) and peak RSS of the flotilla and pgbackrest commands come from GNU time.
 # With BENCH_VERIFY=1 each restored copy is started (on another port, archive_mode off) and its
 # pgbench_accounts row count checked, after the timings.
 #
@@ -132,6 +133,19 @@ as_pg() {
   fi
 }
 now_ns() { date +%s%N; }
+# timed OUT CMD...: runs CMD as the server's OS user in $tmp; with GNU time, writes "user sys maxrss_kb"
+# to OUT (CPU of CMD and the children it waited for, e.g. pgBackRest's worker processes).
+timed() {
+  local out="$1"
+  shift
+  if [[ -x /usr/bin/time ]]; then
+    (cd "$tmp" && as_pg /usr/bin/time -f '%U %S %M' -o "$out" "$@")
+  else
+    (cd "$tmp" && as_pg "$@")
+  fi
+}
+cpu_of() { [[ -s "$1" ]] && awk '{ printf "%.1f", $1 + $2 }' "$1" || echo n/a; }
+rss_of() { [[ -s "$1" ]] && awk '{ printf "%.0f MiB", $3 / 1024 }' "$1" || echo n/a; }
 secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b - a) / 1e9 }'; }
 mib() { awk -v b="$1" 'BEGIN { printf "%.1f MiB", b / 1048576 }'; }
 du_b() { du -sb "$1" | awk '{ print $1 }'; }
@@ -245,7 +259,8 @@ backup_flotilla() { # run -> sets B, S
   local i="$1" t0 t1 id
   use_archiver flotilla
   t0="$(now_ns)"
-  (cd "$tmp" && as_pg "$flotilla" backup --kind physical --config "$config") >"$tmp/out/flotilla-backup-$i.out" 2>"$tmp/out/flotilla-backup-$i.err" \
+  timed "$tmp/out/flotilla-backup-$i.time" "$flotilla" backup --kind physical --config "$config" \
+    >"$tmp/out/flotilla-backup-$i.out" 2>"$tmp/out/flotilla-backup-$i.err" \
     || { cat "$tmp/out/flotilla-backup-$i.err" >&2; exit 1; }
   t1="$(now_ns)"
   id="$(tail -n 1 "$tmp/out/flotilla-backup-$i.out")"
@@ -258,7 +273,7 @@ restore_flotilla() {
   local i="$1" dir="$tmp/restore/flotilla-$1" t0 t1
   mkdir -p "$dir" && chmod 700 "$dir" && give_pg "$dir"
   t0="$(now_ns)"
-  (cd "$tmp" && as_pg "$flotilla" restore --kind physical --backup latest --pgdata "$dir" --config "$config") \
+  timed "$tmp/out/flotilla-restore-$i.time" "$flotilla" restore --kind physical --backup latest --pgdata "$dir" --config "$config" \
     >"$tmp/out/flotilla-restore-$i.out" 2>"$tmp/out/flotilla-restore-$i.err" || { cat "$tmp/out/flotilla-restore-$i.err" >&2; exit 1; }
   t1="$(now_ns)"
   R[flotilla.$i]="$(secs "$t0" "$t1")"
@@ -273,7 +288,7 @@ backup_pgbackrest() {
   local i="$1" t0 t1 label
   use_archiver pgbackrest
   t0="$(now_ns)"
-  pg_as_owner pgbackrest --config="$pgbr" --stanza="$db" --type=full backup >"$tmp/out/pgbr-backup-$i.out" 2>&1 \
+  timed "$tmp/out/pgbackrest-backup-$i.time" pgbackrest --config="$pgbr" --stanza="$db" --type=full backup >"$tmp/out/pgbr-backup-$i.out" 2>&1 \
     || { cat "$tmp/out/pgbr-backup-$i.out" >&2; exit 1; }
   t1="$(now_ns)"
   label="$(pgbr_last_backup)"
@@ -285,7 +300,8 @@ restore_pgbackrest() {
   local i="$1" dir="$tmp/restore/pgbackrest-$1" t0 t1
   mkdir -p "$dir" && chmod 700 "$dir" && give_pg "$dir"
   t0="$(now_ns)"
-  pg_as_owner pgbackrest --config="$pgbr" --stanza="$db" --pg1-path="$dir" restore >"$tmp/out/pgbr-restore-$i.out" 2>&1 \
+  timed "$tmp/out/pgbackrest-restore-$i.time" pgbackrest --config="$pgbr" --stanza="$db" --pg1-path="$dir" restore \
+    >"$tmp/out/pgbr-restore-$i.out" 2>&1 \
     || { cat "$tmp/out/pgbr-restore-$i.out" >&2; exit 1; }
   t1="$(now_ns)"
   R[pgbackrest.$i]="$(secs "$t0" "$t1")"
@@ -344,7 +360,7 @@ if [[ "$verify" == 1 ]]; then
     if [[ "$t" == basebackup ]]; then
       # pg_basebackup -X none leaves recovery to the archive that was active during its run.
       if [[ "${NOTE[basebackup]}" == pgbackrest ]]; then
-        rc="pgbackrest --config=$pgbr --stanza=$db archive-get %f \"%p\""
+        rc="pgbackrest --config=$pgbr --stanza=$db --pg1-path=$dir archive-get %f \"%p\""
       else
         rc="$flotilla wal-fetch --config $config %f %p"
       fi
@@ -383,7 +399,7 @@ has() { [[ " $tools " == *" $1 "* ]]; }
 cores="$(nproc)"
 cpu="$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo 2>/dev/null || true)"
 load="$(cut -d ' ' -f 1-3 /proc/loadavg)"
-label() { case "$1" in flotilla) echo "flotilla" ;; pgbackrest) echo "pgBackRest" ;; basebackup) echo "pg_basebackup|zstd -3" ;; esac; }
+label() { case "$1" in flotilla) echo "flotilla" ;; pgbackrest) echo "pgBackRest" ;; basebackup) echo "pg_basebackup + zstd -3" ;; esac; }
 
 echo
 echo "== physical backup and restore: pgbench scale $scale, $(mib "$cluster_bytes") in databases, PGDATA $(mib "$pgdata_bytes"); $runs round(s) =="
@@ -399,6 +415,11 @@ if has flotilla && has pgbackrest; then
   echo "target flotilla time <= pgBackRest time: backup $(awk -v r="$rb" 'BEGIN { print (r <= 1 ? "met" : "NOT met") }')," \
     "restore $(awk -v r="$rr" 'BEGIN { print (r <= 1 ? "met" : "NOT met") }') (best times)"
 fi
+for t in flotilla pgbackrest; do
+  has "$t" || continue
+  echo "$(label "$t") round $runs: backup CPU $(cpu_of "$tmp/out/$t-backup-$runs.time") s, peak RSS $(rss_of "$tmp/out/$t-backup-$runs.time");" \
+    "restore CPU $(cpu_of "$tmp/out/$t-restore-$runs.time") s, peak RSS $(rss_of "$tmp/out/$t-restore-$runs.time") (user + sys, GNU time)"
+done
 has flotilla && echo "flotilla reported: ${NOTE[flotilla]}"
 has basebackup && echo "pg_basebackup ran with archive_command = ${NOTE[basebackup]} (-X none); its output is not encrypted"
 if [[ "$verify" == 1 ]]; then
@@ -418,4 +439,9 @@ if has flotilla && has pgbackrest; then
   echo
   echo "Flotilla / pgBackRest: backup ${rb} (best) / ${rbm} (median), restore ${rr} (best) / ${rrm} (median);" \
     "pgbench scale $scale, $(mib "$cluster_bytes") in databases, $runs round(s), $cores cores, PostgreSQL $pg_version."
+fi
+if [[ "$verify" == 1 ]]; then
+  for t in $tools; do
+    [[ "${V[$t]}" != FAILED* ]] || { echo "verification of $(label "$t") FAILED" >&2; exit 1; }
+  done
 fi

@@ -33,6 +33,10 @@ final class BackupCommand extends AgentCommand {
   @Option(names = "--repo", paramLabel = "NAME", description = "Repository to write to (default: the first configured).")
   String repo;
 
+  @Option(names = "--archive-timeout", paramLabel = "SECONDS", defaultValue = "60",
+      description = "physical: how long to wait for the WAL the backup needs to be archived (default: ${DEFAULT-VALUE}).")
+  int archiveTimeout;
+
   @Override
   int execute(Session s) {
     if ("physical".equals(kind)) {
@@ -77,7 +81,7 @@ final class BackupCommand extends AgentCommand {
     }
     s.progress.start(s.vertx);
     Manifest m = s.await(() -> s.repository(repo, true).compose(r ->
-        new PhysicalBackup(s.vertx, s.config, r, s.progress).run(label).eventually(r::close)));
+        new PhysicalBackup(s.vertx, s.config, r, s.progress, java.time.Duration.ofSeconds(archiveTimeout)).run(label).eventually(r::close)));
     s.progress.stop();
     Manifest.Physical p = m.physical();
     for (Manifest.BadPage bad : p.badPages()) {

@@ -4,6 +4,7 @@ import io.flotilla.agent.Version;
 import io.flotilla.agent.lock.HostLock;
 import io.flotilla.agent.progress.Progress;
 import io.flotilla.agent.transfer.ObjectTransfers;
+import io.flotilla.agent.wal.WalArchive;
 import io.flotilla.codec.CodecChain;
 import io.flotilla.config.HostConfig;
 import io.flotilla.error.ErrorCode;
@@ -32,8 +33,8 @@ import org.slf4j.LoggerFactory;
  * An online base backup of the whole cluster: non-exclusive {@code pg_backup_start} /
  * {@code pg_backup_stop} held on one connection, PGDATA and every tablespace streamed as tar
  * archives through the codecs, every file's size and SHA-256 (and bad pages) in the manifest. The
- * backup completes only once {@code pg_backup_stop} has waited for the WAL up to its stop LSN to
- * be archived, which our archive_command acknowledges only once durable.
+ * backup completes only once the WAL segment holding its stop LSN is in the repository (our
+ * archive_command acknowledges only once durable); it fails after the archive timeout otherwise.
  */
 public final class PhysicalBackup {
   private static final Logger LOG = LoggerFactory.getLogger(PhysicalBackup.class);
@@ -43,11 +44,15 @@ public final class PhysicalBackup {
   private final Repository repo;
   private final Progress progress;
 
-  public PhysicalBackup(Vertx vertx, HostConfig config, Repository repo, Progress progress) {
+  private final java.time.Duration archiveTimeout;
+
+  /** @param archiveTimeout how long to wait for the WAL the backup needs to be archived */
+  public PhysicalBackup(Vertx vertx, HostConfig config, Repository repo, Progress progress, java.time.Duration archiveTimeout) {
     this.vertx = vertx;
     this.config = config;
     this.repo = repo;
     this.progress = progress;
+    this.archiveTimeout = archiveTimeout;
   }
 
   /** PostgreSQL connection options from the configured libpq URL (password from PGPASSWORD if not in it). */
@@ -107,7 +112,7 @@ public final class PhysicalBackup {
                 + " server at " + config.postgres().redactedUrl() + " (" + s.dataDirectory() + ")");
           }
           return repo.cleanupIncomplete(config.host()).compose(x -> conn.query(
-                  "SELECT oid, pg_tablespace_location(oid) FROM pg_tablespace WHERE spcname NOT IN ('pg_default', 'pg_global') ORDER BY oid")
+                  "SELECT oid::bigint, pg_tablespace_location(oid) FROM pg_tablespace WHERE spcname NOT IN ('pg_default', 'pg_global') ORDER BY oid")
               .execute())
               .compose(ts -> {
                 List<Manifest.Tablespace> spaces = new ArrayList<>();
@@ -125,8 +130,10 @@ public final class PhysicalBackup {
                       LOG.info("host={} backup={} physical backup started at {} on timeline {}", config.host(), backupId, startLsn, timeline);
                       return copyTablespaces(prefix, codecs, spaces, s.checksums(), Lsn.parse(startLsn))
                           .compose(copied -> conn.query("SELECT lsn::text, translate(encode(convert_to(labelfile, 'UTF8'), 'base64'), E'\\n', ''),"
-                                  + " translate(encode(convert_to(coalesce(spcmapfile, ''), 'UTF8'), 'base64'), E'\\n', '') FROM pg_backup_stop(true)")
+                                  + " translate(encode(convert_to(coalesce(spcmapfile, ''), 'UTF8'), 'base64'), E'\\n', '') FROM pg_backup_stop(false)")
                               .execute()
+                              .compose(stop -> awaitArchived(conn, WalFile.segmentOf(timeline, stop.iterator().next().getString(0), s.segmentSize()))
+                                  .map(stop))
                               .compose(stop -> {
                                 Row st = stop.iterator().next();
                                 String stopLsn = st.getString(0);
@@ -149,6 +156,42 @@ public final class PhysicalBackup {
         .onSuccess(m -> LOG.info("host={} backup={} physical backup complete: {} files, {} bad pages, stop {}", m.host(), m.backupId(),
             m.physical().files().size(), m.physical().badPages().size(), m.physical().stopLsn()))
         .onFailure(t -> LOG.info("host={} backup={} physical backup failed: {}", config.host(), backupId, t.getMessage()));
+  }
+
+  /**
+   * Waits until the segment holding the stop LSN is in the repository (pg_backup_stop switched to
+   * a new segment, so PostgreSQL archives it now): only then is the backup restorable. Gives up
+   * after the archive timeout with what PostgreSQL says about its archiver.
+   */
+  private Future<Void> awaitArchived(PgConnection conn, String segment) {
+    WalArchive archive = new WalArchive(vertx, config, repo);
+    long deadline = System.nanoTime() + archiveTimeout.toNanos();
+    return pollArchived(archive, segment, deadline).compose(found -> {
+      if (found) {
+        return Future.succeededFuture();
+      }
+      return conn.query("SELECT coalesce(last_failed_wal, 'none'), coalesce(last_failed_time::text, ''), failed_count FROM pg_stat_archiver").execute()
+          .compose(rows -> {
+            Row r = rows.iterator().next();
+            return Future.failedFuture(new FlotillaException(ErrorCode.REPOSITORY, "WAL segment " + segment + " that this backup needs was not archived"
+                + " within " + archiveTimeout.toSeconds() + " s: check archive_command (PostgreSQL reports " + r.getLong(2)
+                + " failed attempts, last for " + r.getString(0) + (r.getString(1).isEmpty() ? "" : " at " + r.getString(1)) + ")"));
+          });
+    });
+  }
+
+  private Future<Boolean> pollArchived(WalArchive archive, String segment, long deadline) {
+    return archive.find(segment).compose(found -> {
+      if (found.isPresent()) {
+        return Future.succeededFuture(true);
+      }
+      if (System.nanoTime() > deadline) {
+        return Future.succeededFuture(false);
+      }
+      io.vertx.core.Promise<Void> tick = io.vertx.core.Promise.promise();
+      vertx.setTimer(250, id -> tick.complete());
+      return tick.future().compose(v -> pollArchived(archive, segment, deadline));
+    });
   }
 
   private static boolean samePath(Path a, Path b) {

@@ -46,6 +46,60 @@ public final class FileStorage implements Storage {
     this.root = root;
   }
 
+  /**
+   * Creates {@code dir} and its missing parents. Run as root (an operator running a restore or a
+   * manual backup) in a repository another user owns (the postgres user whose archive_command
+   * writes WAL), new folders and files are given to that owner, so neither locks the other out.
+   */
+  private void createDirectories(Path dir) throws IOException {
+    if (Files.isDirectory(dir)) {
+      return;
+    }
+    java.nio.file.attribute.UserPrincipal owner = foreignOwner();
+    Path existing = dir;
+    java.util.ArrayDeque<Path> missing = new java.util.ArrayDeque<>();
+    while (existing != null && !Files.isDirectory(existing)) {
+      missing.push(existing);
+      existing = existing.getParent();
+    }
+    for (Path p : missing) {
+      try {
+        Files.createDirectory(p);
+      } catch (java.nio.file.FileAlreadyExistsException e) {
+        continue; // a concurrent writer made it
+      }
+      if (owner != null && (p.startsWith(root) || root.startsWith(p))) {
+        Files.setOwner(p, owner);
+      }
+    }
+  }
+
+  /**
+   * The owner new repository folders and files get when this process is root: the owner of the
+   * repository root (or of its nearest existing parent), unless that is root too.
+   */
+  private java.nio.file.attribute.UserPrincipal foreignOwner() throws IOException {
+    if (!"root".equals(System.getProperty("user.name"))) {
+      return null;
+    }
+    Path existing = root;
+    while (existing != null && !Files.isDirectory(existing)) {
+      existing = existing.getParent();
+    }
+    if (existing == null) {
+      return null;
+    }
+    java.nio.file.attribute.UserPrincipal owner = Files.getOwner(existing);
+    return "root".equals(owner.getName()) ? null : owner;
+  }
+
+  private void adopt(Path file) throws IOException {
+    java.nio.file.attribute.UserPrincipal owner = foreignOwner();
+    if (owner != null) {
+      Files.setOwner(file, owner);
+    }
+  }
+
   @Override
   public String describe() {
     return "file://" + root;
@@ -109,7 +163,7 @@ public final class FileStorage implements Storage {
     // Create the pipe before the asynchronous open, so no buffer is lost meanwhile.
     Pipe<Buffer> pipe = data.pipe().endOnComplete(false);
     return blocking(() -> {
-          Files.createDirectories(target.getParent());
+          createDirectories(target.getParent());
           return null;
         })
         .compose(v -> vertx.fileSystem().open(temp.toString(), new OpenOptions().setWrite(true).setCreateNew(true)))
@@ -131,6 +185,7 @@ public final class FileStorage implements Storage {
         ch.force(true);
       }
       long size = Files.size(temp);
+      adopt(temp);
       Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
       fsyncDirectory(target.getParent());
       return new StoredObject(key, size);
@@ -150,7 +205,7 @@ public final class FileStorage implements Storage {
     Path target = path(key);
     Path temp = tempFor(target);
     return blocking(() -> {
-      Files.createDirectories(target.getParent());
+      createDirectories(target.getParent());
       try (FileChannel ch = FileChannel.open(temp, StandardOpenOption.WRITE, StandardOpenOption.CREATE_NEW)) {
         java.nio.ByteBuffer bb = java.nio.ByteBuffer.wrap(data.getBytes());
         while (bb.hasRemaining()) {
@@ -161,6 +216,7 @@ public final class FileStorage implements Storage {
         Files.deleteIfExists(temp);
         throw e;
       }
+      adopt(temp);
       Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
       fsyncDirectory(target.getParent());
       return new StoredObject(key, data.length());
