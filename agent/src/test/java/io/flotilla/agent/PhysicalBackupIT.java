@@ -137,4 +137,20 @@ class PhysicalBackupIT {
       pg.psql("postgres", "SELECT pg_reload_conf()");
     }
   }
+
+  @Test
+  @Order(4)
+  void shouldRefuseABackupOfAnotherPostgresVersion() throws Exception {
+    Cli.Result backup = Cli.run(config, "backup", "--kind", "physical");
+    assertThat(backup.exitCode()).as(backup.toString()).isZero();
+    Path manifest = repo.resolve("hosts/db1/backups/" + backup.lastLine() + "/manifest.json");
+    String text = Files.readString(manifest).replaceAll("\"postgresVersionNum\" : \\d+", "\"postgresVersionNum\" : 160004");
+    Path other = Files.createDirectories(repo.resolve("hosts/db1/backups/20200101T000000Z-beef"));
+    Files.writeString(other.resolve("manifest.json"), text.replace(backup.lastLine(), "20200101T000000Z-beef"));
+
+    Cli.Result restore = Cli.run(config, "restore", "--kind", "physical", "--backup", "20200101T000000Z-beef", "--pgdata", base.resolve("v16").toString());
+    assertThat(restore.exitCode()).as(restore.toString()).isEqualTo(3);
+    assertThat(restore.stderr()).contains("PostgreSQL 16").contains("postgres.bin");
+    assertThat(base.resolve("v16")).doesNotExist();
+  }
 }

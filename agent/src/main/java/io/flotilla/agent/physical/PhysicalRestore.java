@@ -89,7 +89,7 @@ public final class PhysicalRestore {
     if (t.lsn() != null && !Lsn.isValid(t.lsn())) {
       return Future.failedFuture(new FlotillaException(ErrorCode.USAGE, "--target-lsn must look like 0/3000028, got '" + t.lsn() + "'"));
     }
-    return choose(r.backup(), t).compose(m -> checkEmpty(r.pgdata(), m)
+    return choose(r.backup(), t).compose(m -> checkVersion(m).compose(v -> checkEmpty(r.pgdata(), m))
         .compose(v -> unpack(m, r.pgdata()))
         .compose(v -> vertx.executeBlocking(() -> {
           configure(m, r);
@@ -121,6 +121,22 @@ public final class PhysicalRestore {
       return Future.failedFuture(new FlotillaException(ErrorCode.NOT_FOUND, "the target is before the oldest physical backup ("
           + oldest.backupId() + ", consistent from " + oldest.finishedAt() + ", LSN " + oldest.physical().stopLsn() + ")"));
     });
+  }
+
+  /** The local PostgreSQL must be the backup's major version: a data directory only opens with its own. */
+  private Future<Void> checkVersion(Manifest m) {
+    return vertx.executeBlocking(() -> {
+      Process p = new ProcessBuilder(pg.tools().tool("pg_ctl"), "--version").redirectErrorStream(true).start();
+      String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
+      p.waitFor();
+      java.util.regex.Matcher v = java.util.regex.Pattern.compile("(\\d+)(?:\\.\\d+)?").matcher(out.replaceFirst("^[^)]*\\)\\s*", ""));
+      int backupMajor = m.postgresVersionNum() / 10000;
+      if (v.find() && Integer.parseInt(v.group(1)) != backupMajor) {
+        throw new FlotillaException(ErrorCode.CONFIG, "backup " + m.backupId() + " is of PostgreSQL " + backupMajor + " but the local PostgreSQL is "
+            + out + ": set postgres.bin to the PostgreSQL " + backupMajor + " binaries");
+      }
+      return null;
+    }, false);
   }
 
   private Future<Void> checkEmpty(Path pgdata, Manifest m) {
