@@ -9,10 +9,22 @@ import org.junit.jupiter.api.Test;
 
 /** Rules that keep the code honest, checked on the compiled classes of every module. */
 class ArchitectureTest {
-  private static final JavaClasses CLASSES = new ClassFileImporter()
-      .withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS)
-      .withImportOption(location -> !location.contains("-tests.jar"))
-      .importPackages("io.flotilla");
+  private static final JavaClasses CLASSES = importMainClasses();
+
+  /** The compiled main classes of the agent and common modules only (scanning the whole classpath is slow). */
+  private static JavaClasses importMainClasses() {
+    java.util.List<com.tngtech.archunit.core.importer.Location> locations = new java.util.ArrayList<>();
+    for (Class<?> anchor : new Class<?>[] {io.flotilla.agent.cli.Flotilla.class, io.flotilla.repo.Storage.class}) {
+      try {
+        java.nio.file.Path where = java.nio.file.Path.of(anchor.getProtectionDomain().getCodeSource().getLocation().toURI());
+        locations.add(java.nio.file.Files.isDirectory(where) ? com.tngtech.archunit.core.importer.Location.of(where)
+            : com.tngtech.archunit.core.importer.Location.of(new java.util.jar.JarFile(where.toFile())));
+      } catch (Exception e) {
+        throw new IllegalStateException(e);
+      }
+    }
+    return new ClassFileImporter().withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS).importLocations(locations);
+  }
 
   @Test
   void shouldSeeTheClassesOfEveryModule() {
