@@ -90,7 +90,16 @@ public final class PhysicalRestore {
       return Future.failedFuture(new FlotillaException(ErrorCode.USAGE, "--target-lsn must look like 0/3000028, got '" + t.lsn() + "'"));
     }
     return choose(r.backup(), t).compose(m -> checkVersion(m).compose(v -> checkEmpty(r.pgdata(), m))
-        .compose(v -> unpack(m, r.pgdata()))
+        .compose(v -> unpack(m, r.pgdata()).recover(failure -> vertx.executeBlocking(() -> {
+          // The directories were empty before: leave them so, not half restored.
+          removeContents(r.pgdata());
+          for (Manifest.Tablespace ts : m.physical().tablespaces()) {
+            if (ts.oid() != 0) {
+              removeContents(Path.of(ts.location()));
+            }
+          }
+          return null;
+        }, false).transform(ignored -> Future.failedFuture(failure))))
         .compose(v -> vertx.executeBlocking(() -> {
           configure(m, r);
           return null;
@@ -217,6 +226,27 @@ public final class PhysicalRestore {
         }
       }
     }
+  }
+
+  private static void removeContents(Path dir) throws IOException {
+    if (!Files.isDirectory(dir)) {
+      return;
+    }
+    Files.walkFileTree(dir, new java.nio.file.SimpleFileVisitor<>() {
+      @Override
+      public java.nio.file.FileVisitResult visitFile(Path file, java.nio.file.attribute.BasicFileAttributes attrs) throws IOException {
+        Files.delete(file);
+        return java.nio.file.FileVisitResult.CONTINUE;
+      }
+
+      @Override
+      public java.nio.file.FileVisitResult postVisitDirectory(Path d, IOException e) throws IOException {
+        if (!d.equals(dir)) {
+          Files.delete(d);
+        }
+        return java.nio.file.FileVisitResult.CONTINUE;
+      }
+    });
   }
 
   private static MessageDigest sha256() {

@@ -30,6 +30,7 @@ public final class WalArchiver extends VerticleBase {
   private final int parallel;
   private final Set<String> inFlight = new HashSet<>();
   private long timer = -1;
+  private long sweeper = -1;
   private boolean scanning;
   private String lastError;
 
@@ -49,6 +50,10 @@ public final class WalArchiver extends VerticleBase {
       return Future.failedFuture(new FlotillaException(ErrorCode.CONFIG, "config key postgres.data-directory: required by the agent's WAL service"));
     }
     timer = vertx.setPeriodic(0, SCAN_MS, id -> scan());
+    sweeper = vertx.setPeriodic(10_000, id -> vertx.executeBlocking(() -> {
+      sweepMarkers();
+      return null;
+    }, false));
     LOG.info("host={} WAL service started: watching {} ({} in parallel)", config.host(), statusDirectory(), parallel);
     return Future.succeededFuture();
   }
@@ -56,6 +61,7 @@ public final class WalArchiver extends VerticleBase {
   @Override
   public Future<?> stop() {
     vertx.cancelTimer(timer);
+    vertx.cancelTimer(sweeper);
     return Future.succeededFuture();
   }
 
@@ -108,6 +114,30 @@ public final class WalArchiver extends VerticleBase {
           })
           .limit(64)
           .toList();
+    }
+  }
+
+  /**
+   * Removes push markers PostgreSQL no longer needs: once its own archive_command has succeeded
+   * ({@code .done}) or the file is gone from pg_wal. Keeping markers only for that short window also
+   * keeps the launcher's fast path from vouching for files in a repository that has since changed.
+   */
+  private void sweepMarkers() throws java.io.IOException {
+    Path markers = config.spoolDirectory().resolve("push-done");
+    if (!Files.isDirectory(markers)) {
+      return;
+    }
+    Path pgWal = config.postgres().dataDirectory().resolve("pg_wal");
+    try (Stream<Path> s = Files.list(markers)) {
+      for (Path marker : s.toList()) {
+        String name = marker.getFileName().toString();
+        if (name.startsWith(".")) {
+          continue;
+        }
+        if (Files.exists(statusDirectory().resolve(name + ".done")) || !Files.exists(pgWal.resolve(name))) {
+          Files.deleteIfExists(marker);
+        }
+      }
     }
   }
 
