@@ -32,6 +32,8 @@ public final class WalArchiver extends VerticleBase {
   private long timer = -1;
   private long sweeper = -1;
   private boolean scanning;
+  private boolean rescan;
+  private volatile java.nio.file.WatchService watcher;
   private String lastError;
 
   public WalArchiver(HostConfig config, WalArchive archive, int parallel) {
@@ -50,6 +52,7 @@ public final class WalArchiver extends VerticleBase {
       return Future.failedFuture(new FlotillaException(ErrorCode.CONFIG, "config key postgres.data-directory: required by the agent's WAL service"));
     }
     timer = vertx.setPeriodic(0, SCAN_MS, id -> scan());
+    watch();
     sweeper = vertx.setPeriodic(10_000, id -> vertx.executeBlocking(() -> {
       sweepMarkers();
       return null;
@@ -62,16 +65,59 @@ public final class WalArchiver extends VerticleBase {
   public Future<?> stop() {
     vertx.cancelTimer(timer);
     vertx.cancelTimer(sweeper);
+    java.nio.file.WatchService w = watcher;
+    if (w != null) {
+      try {
+        w.close();
+      } catch (java.io.IOException e) {
+        // stopping anyway
+      }
+    }
     return Future.succeededFuture();
   }
 
+  /**
+   * Reacts to a new {@code .ready} file at once (inotify through a WatchService, on a thread of its
+   * own), so a segment is being pushed by the time PostgreSQL calls archive_command for it; the
+   * periodic scan stays as the level-triggered safety net.
+   */
+  private void watch() {
+    io.vertx.core.Context ctx = context;
+    Thread t = new Thread(() -> {
+      try (java.nio.file.WatchService w = statusDirectory().getFileSystem().newWatchService()) {
+        watcher = w;
+        statusDirectory().register(w, java.nio.file.StandardWatchEventKinds.ENTRY_CREATE);
+        while (true) {
+          java.nio.file.WatchKey key = w.take();
+          key.pollEvents();
+          key.reset();
+          ctx.runOnContext(v -> scan());
+        }
+      } catch (java.nio.file.ClosedWatchServiceException | InterruptedException e) {
+        // stopped
+      } catch (Exception e) {
+        LOG.info("host={} WAL service: no file watch on {} ({}); scanning every {} ms", config.host(), statusDirectory(), e.getMessage(), SCAN_MS);
+      }
+    }, "flotilla-wal-watch");
+    t.setDaemon(true);
+    t.start();
+  }
+
   private void scan() {
-    if (scanning || inFlight.size() >= parallel) {
+    if (scanning) {
+      rescan = true;
+      return;
+    }
+    if (inFlight.size() >= parallel) {
       return;
     }
     scanning = true;
+    rescan = false;
     vertx.executeBlocking(this::readyFiles, false).onComplete(ar -> {
       scanning = false;
+      if (rescan) {
+        vertx.runOnContext(v -> scan());
+      }
       if (ar.failed()) {
         report("cannot read " + statusDirectory() + ": " + ar.cause().getMessage());
         return;
@@ -84,6 +130,7 @@ public final class WalArchiver extends VerticleBase {
           Path file = config.postgres().dataDirectory().resolve("pg_wal").resolve(name);
           archive.push(file).onComplete(done -> {
             inFlight.remove(name);
+            scan(); // a slot is free: take the next ready file now, not at the next tick
             if (done.failed()) {
               report("pushing " + name + " failed: " + done.cause().getMessage());
             } else {
