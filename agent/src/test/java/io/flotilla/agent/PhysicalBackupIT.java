@@ -65,7 +65,8 @@ class PhysicalBackupIT {
     assertThat(backup.stderr()).doesNotContain("invalid page checksum");
     JsonNode m = new ObjectMapper().readTree(backup.stdout());
     String id = m.get("backupId").asText();
-    assertThat(m.get("physical").get("tablespaces")).hasSize(2);
+    // PGDATA in two parallel parts, plus the tablespace
+    assertThat(m.get("physical").get("tablespaces")).hasSize(3);
     assertThat(m.get("physical").get("badPages")).isEmpty();
     assertThat(m.get("physical").get("dataChecksums").asBoolean()).isTrue();
 
@@ -86,9 +87,9 @@ class PhysicalBackupIT {
     Path byHand = Files.createDirectories(base.resolve("by-hand"));
     Path gnupg = Files.createDirectories(base.resolve("gnupg"));
     Processes.run(List.of("chmod", "700", gnupg.toString()), null, null).orThrow();
-    String pipeline = "set -o pipefail; export GNUPGHOME=" + gnupg + "; gpg --batch --quiet --pinentry-mode loopback --passphrase-file "
-        + base.resolve("conf/passphrase") + " --decrypt " + repo.resolve("hosts/db1/backups/" + id + "/base.tar.zst.gpg")
-        + " | zstd -d | tar -xf - -C " + byHand;
+    String pipeline = "set -o pipefail; export GNUPGHOME=" + gnupg + "; for part in base base-2; do gpg --batch --quiet --pinentry-mode loopback"
+        + " --passphrase-file " + base.resolve("conf/passphrase") + " --decrypt " + repo.resolve("hosts/db1/backups/" + id) + "/$part.tar.zst.gpg"
+        + " | zstd -d | tar -xf - -C " + byHand + " || exit 1; done";
     Processes.Result r = Processes.run(List.of("bash", "-c", pipeline), null, null);
     Processes.run(List.of("gpgconf", "--homedir", gnupg.toString(), "--kill", "all"), null, null);
     assertThat(r.exitCode()).as(r.stderr()).isZero();

@@ -115,8 +115,12 @@ public final class PhysicalBackup {
                   "SELECT oid::bigint, pg_tablespace_location(oid) FROM pg_tablespace WHERE spcname NOT IN ('pg_default', 'pg_global') ORDER BY oid")
               .execute())
               .compose(ts -> {
+                // PGDATA goes up as PARTS archives read and compressed in parallel; each tablespace as one.
                 List<Manifest.Tablespace> spaces = new ArrayList<>();
                 spaces.add(new Manifest.Tablespace(0, pgdata.toString(), "base.tar" + codecs.suffix()));
+                for (int part = 2; part <= PARTS; part++) {
+                  spaces.add(new Manifest.Tablespace(0, pgdata.toString(), "base-" + part + ".tar" + codecs.suffix()));
+                }
                 for (Row r : ts) {
                   long oid = r.getLong(0);
                   spaces.add(new Manifest.Tablespace(oid, r.getString(1), "tablespaces/" + oid + ".tar" + codecs.suffix()));
@@ -208,22 +212,31 @@ public final class PhysicalBackup {
     final List<Manifest.BadPage> badPages = new ArrayList<>();
   }
 
+  /** Archives of PGDATA written at once: 2 keeps both cores busy reading, checking and compressing. */
+  static final int PARTS = 2;
+
   private Future<Copied> copyTablespaces(String prefix, CodecChain codecs, List<Manifest.Tablespace> spaces, boolean checksums, long startLsn) {
     Copied copied = new Copied();
-    Future<Void> chain = Future.succeededFuture();
+    List<Future<Void>> uploads = new ArrayList<>();
     for (Manifest.Tablespace ts : spaces) {
-      chain = chain.compose(v -> {
-        TablespaceArchiver archiver = new TablespaceArchiver(ts.oid(), Path.of(ts.location()), checksums, startLsn);
-        progress.label(ts.oid() == 0 ? "base backup: data directory" : "base backup: tablespace " + ts.oid());
-        return ObjectTransfers.upload(repo, codecs, prefix + ts.object(), ts.object(), "tablespace", "tar", "tablespace-" + ts.oid(),
-            progress, archiver::write).map(entry -> {
+      long parts = spaces.stream().filter(t -> t.oid() == ts.oid()).count();
+      int part = (int) spaces.stream().filter(t -> t.oid() == ts.oid()).takeWhile(t -> t != ts).count();
+      TablespaceArchiver archiver = new TablespaceArchiver(ts.oid(), Path.of(ts.location()), checksums, startLsn, part, (int) parts);
+      progress.label("base backup");
+      uploads.add(ObjectTransfers.upload(repo, codecs, prefix + ts.object(), ts.object(), "tablespace", "tar", "tablespace-" + ts.oid() + "-" + part,
+          progress, archiver::write).map(entry -> {
+            synchronized (copied) {
               copied.objects.add(entry);
               copied.files.addAll(archiver.files);
               copied.badPages.addAll(archiver.badPages);
-              return null;
-            });
-      });
+            }
+            return null;
+          }));
     }
-    return chain.map(v -> copied);
+    return Future.all(uploads).map(v -> {
+      copied.objects.sort(java.util.Comparator.comparing(Manifest.ObjectEntry::key));
+      copied.files.sort(java.util.Comparator.comparing(Manifest.FileEntry::tablespace).thenComparing(Manifest.FileEntry::path));
+      return copied;
+    });
   }
 }

@@ -172,19 +172,18 @@ public final class PhysicalRestore {
     }
     CodecChain codecs = Repository.codecs(m);
     progress.expect(m.plainBytes());
-    Future<Void> chain = Future.succeededFuture();
+    // Every archive is unpacked at once: PGDATA comes in several parts, and tablespaces are separate.
+    List<Future<Void>> unpacked = new ArrayList<>();
+    progress.label("restore");
     for (Manifest.Tablespace ts : m.physical().tablespaces()) {
       Manifest.ObjectEntry entry = m.object(ts.object()).orElseThrow(() -> new FlotillaException(ErrorCode.INTEGRITY,
           "manifest of " + m.backupId() + " lists tablespace " + ts.oid() + " without its object"));
       Path root = ts.oid() == 0 ? pgdata : Path.of(ts.location());
       String key = Repository.backupPrefix(m.host(), m.backupId()) + ts.object();
-      chain = chain.compose(v -> {
-        progress.label("restore " + (ts.oid() == 0 ? "data directory" : "tablespace " + ts.oid()));
-        return ObjectTransfers.download(repo, codecs, key, entry, true, "unpack-" + ts.oid(), progress,
-            plain -> extract(plain, root, ts.oid(), expected, key));
-      });
+      unpacked.add(ObjectTransfers.download(repo, codecs, key, entry, true, "unpack-" + ts.object(), progress,
+          plain -> extract(plain, root, ts.oid(), expected, key)));
     }
-    return chain;
+    return Future.all(unpacked).mapEmpty();
   }
 
   /** Unpacks one tar stream under {@code root}, refusing any entry that would land outside it. */
@@ -203,11 +202,15 @@ public final class PhysicalRestore {
       if (e.isDirectory()) {
         Files.createDirectories(target);
         Files.setPosixFilePermissions(target, PosixFilePermissions.fromString("rwx------"));
+        // (other parts may have created it already, without its entry: createDirectories is idempotent)
       } else if (e.isSymbolicLink()) {
         Files.createDirectories(target.getParent());
         Files.createSymbolicLink(target, Path.of(e.getLinkName()));
       } else if (e.isFile()) {
-        Files.createDirectories(target.getParent());
+        if (!Files.isDirectory(target.getParent())) {
+          Files.createDirectories(target.getParent());
+          Files.setPosixFilePermissions(target.getParent(), PosixFilePermissions.fromString("rwx------"));
+        }
         MessageDigest sha = sha256();
         try (OutputStream out = Files.newOutputStream(target)) {
           int n;

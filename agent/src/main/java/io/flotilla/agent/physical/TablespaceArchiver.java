@@ -41,11 +41,25 @@ final class TablespaceArchiver {
   final List<Manifest.FileEntry> files = new ArrayList<>();
   final List<Manifest.BadPage> badPages = new ArrayList<>();
 
-  TablespaceArchiver(long tablespaceOid, Path root, boolean checkPages, long startLsn) {
+  private final int part;
+  private final int parts;
+
+  /**
+   * @param part which of {@code parts} archives of this tablespace this one is: files are spread over
+   *     the parts by a hash of their path, so parts can be read, checked and compressed in parallel;
+   *     directory entries and symlinks go into part 0
+   */
+  TablespaceArchiver(long tablespaceOid, Path root, boolean checkPages, long startLsn, int part, int parts) {
     this.tablespaceOid = tablespaceOid;
     this.root = root;
     this.checkPages = checkPages;
     this.startLsn = startLsn;
+    this.part = part;
+    this.parts = parts;
+  }
+
+  private boolean mine(String rel) {
+    return Math.floorMod(rel.hashCode(), parts) == part;
   }
 
   void write(OutputStream out) throws IOException {
@@ -61,10 +75,12 @@ final class TablespaceArchiver {
           if (dir.getFileName().toString().startsWith("pgsql_tmp")) {
             return FileVisitResult.SKIP_SUBTREE;
           }
-          putDirectory(tar, rel);
+          if (part == 0) {
+            putDirectory(tar, rel);
+          }
         }
         if (pgdata && EMPTY_DIRECTORIES.contains(rel)) {
-          if (rel.equals("pg_wal")) {
+          if (rel.equals("pg_wal") && part == 0) {
             putDirectory(tar, "pg_wal/archive_status");
           }
           return FileVisitResult.SKIP_SUBTREE;
@@ -77,13 +93,17 @@ final class TablespaceArchiver {
         String rel = relative(file);
         String name = file.getFileName().toString();
         if (attrs.isSymbolicLink()) {
+          if (part != 0) {
+            return FileVisitResult.CONTINUE;
+          }
           TarArchiveEntry e = new TarArchiveEntry(rel, TarConstants.LF_SYMLINK);
           e.setLinkName(Files.readSymbolicLink(file).toString());
           tar.putArchiveEntry(e);
           tar.closeArchiveEntry();
           return FileVisitResult.CONTINUE;
         }
-        if (!attrs.isRegularFile() || (pgdata && SKIPPED_FILES.contains(rel)) || name.equals("pg_internal.init") || name.startsWith("pgsql_tmp")) {
+        if (!attrs.isRegularFile() || !mine(rel) || (pgdata && SKIPPED_FILES.contains(rel)) || name.equals("pg_internal.init")
+            || name.startsWith("pgsql_tmp")) {
           return FileVisitResult.CONTINUE;
         }
         putFile(tar, file, rel, attrs.size());
