@@ -31,7 +31,7 @@ abstract class AgentCommand implements Callable<Integer> {
     if (common.verbose) {
       System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", "info");
     }
-    try (Session session = Session.open(common, err())) {
+    try (Session session = openSession()) {
       return execute(session);
     } catch (Throwable t) {
       FlotillaException fe = FlotillaException.of(t);
@@ -41,6 +41,11 @@ abstract class AgentCommand implements Callable<Integer> {
       }
       return fe.code().exitCode();
     }
+  }
+
+  /** The session this command runs in; commands that need no config file override it. */
+  Session openSession() {
+    return Session.open(common, err());
   }
 
   abstract int execute(Session session) throws Exception;

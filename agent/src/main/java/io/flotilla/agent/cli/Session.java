@@ -39,7 +39,10 @@ final class Session implements AutoCloseable {
   }
 
   static Session open(CommonOptions options, PrintStream err) {
-    HostConfig config = ConfigLoader.load(ConfigLoader.resolvePath(options.config));
+    return open(ConfigLoader.load(ConfigLoader.resolvePath(options.config)), options, err);
+  }
+
+  static Session open(HostConfig config, CommonOptions options, PrintStream err) {
     PgTools tools = PgTools.locate(config.postgres());
     // The only Vert.x instance of the process, made here in the command's main path.
     Vertx vertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(2).setWorkerPoolSize(4)
