@@ -15,8 +15,10 @@
 #   LSN lag:    segments between pg_walfile_name(pg_current_wal_lsn()) and
 #               pg_stat_archiver.last_archived_wal, less the one being written.
 # Every archive_command call goes through a small wrapper that logs its start and end
-# (date +%s%N), exit code, and whether the file had already been pushed ahead when PostgreSQL asked
-# (flotilla: a marker in the agent's spool push-done/; pgBackRest: an .ok file in its spool).
+# (date +%s%N) around the whole command, exit code, whether the file had already been pushed ahead
+# when PostgreSQL asked (flotilla: a marker in the agent's spool push-done/; pgBackRest: an .ok file
+# in its spool), and for flotilla whether the launcher started a JVM (a JAVA_HOME shim records it)
+# or answered on its shell fast path after waiting for the daemon's marker.
 # Reports max and median lag, median / p90 / max archive_command duration, the time to drain the
 # backlog after pgbench stops, and a markdown block for docs/benchmarks.md.
 # Targets: lag <= 2 segments; archive_command median <= 50 ms.
@@ -113,12 +115,12 @@ fi
 
 tmp="$(mktemp -d "${TMPDIR:-/tmp}/flotilla-bench-wal.XXXXXX")"
 
-# The same build throughout: a snapshot of the launcher, jar and libraries (see logical.sh).
-mkdir -p "$tmp/flotilla/deploy/bin" "$tmp/flotilla/agent/target"
-cp "$flotilla" "$tmp/flotilla/deploy/bin/flotilla"
-cp "$repo_root/agent/target/flotilla-agent.jar" "$tmp/flotilla/agent/target/"
-cp -r "$repo_root/agent/target/lib" "$tmp/flotilla/agent/target/lib"
-flotilla="$tmp/flotilla/deploy/bin/flotilla"
+# The launcher runs in place (deploy/bin/flotilla with agent/target), not from a snapshot copy: the
+# build's class-data-sharing archive agent/target/flotilla.jsa records the jar and lib paths it was
+# made for, and the JVM silently ignores it for a copied tree, so a copy would measure a slower
+# start-up than users get. Do not rebuild while a benchmark runs.
+[[ -r "$repo_root/agent/target/flotilla.jsa" ]] \
+  || say "note: $repo_root/agent/target/flotilla.jsa is missing: the JVM starts without the build's CDS archive"
 
 is_root() { [[ "$(id -u)" -eq 0 ]]; }
 # chown to the server's OS user when we are root (archive_command runs as that user).
@@ -133,19 +135,41 @@ as_pg() {
 }
 
 # The archive_command wrapper: LOG MARKER CMD... where MARKER is a path with %f for the file name
-# whose existence before the call means "already pushed ahead". Logs: start_ns end_ns rc ahead name
+# whose existence before the call means "already pushed ahead". The timed part is the whole command
+# (for flotilla: the launcher, including its fast path's wait for the daemon's marker, or the JVM it
+# starts). Whether a JVM was started is recorded exactly, not guessed from the duration: the wrapper
+# points JAVA_HOME at a shim whose bin/java creates a flag file and then execs the real java (same
+# JVM binary and arguments, so the CDS archive still applies; it costs the JVM path one extra exec of
+# a small shell script and the fast path nothing). The JVM path writes the same push-done marker as
+# the daemon, so a marker after the call would not tell the two apart.
+# Logs: start_ns end_ns rc ahead name jvm
+if [[ -n "${JAVA_HOME:-}" ]]; then real_java="$(readlink -f "$JAVA_HOME/bin/java")"; else real_java="$(readlink -f "$(command -v java)")"; fi
+mkdir -p "$tmp/jvm-shim/bin"
+cat >"$tmp/jvm-shim/bin/java" <<EOF
+#!/bin/sh
+[ -n "\${BENCH_JVM_FLAG:-}" ] && : >"\$BENCH_JVM_FLAG"
+exec "$real_java" "\$@"
+EOF
+chmod 755 "$tmp/jvm-shim/bin/java"
 wrapper="$tmp/archive-wrap"
-cat >"$wrapper" <<'EOF'
+cat >"$wrapper" <<EOF
 #!/usr/bin/env bash
+shim_home="$tmp/jvm-shim"
+EOF
+cat >>"$wrapper" <<'EOF'
 log="$1"; marker="$2"; shift 2
 name="${*: -1}"; name="${name##*/}"
 ahead=0
 [[ -e "${marker//%f/$name}" ]] && ahead=1
+flag="$log.jvm.$$"
+rm -f "$flag"
 t0="$(date +%s%N)"
 rc=0
-"$@" || rc=$?
+JAVA_HOME="$shim_home" BENCH_JVM_FLAG="$flag" "$@" || rc=$?
 t1="$(date +%s%N)"
-echo "$t0 $t1 $rc $ahead $name" >>"$log"
+jvm=0
+[[ -e "$flag" ]] && jvm=1 && rm -f "$flag"
+echo "$t0 $t1 $rc $ahead $name $jvm" >>"$log"
 exit "$rc"
 EOF
 chmod 755 "$wrapper"
@@ -328,6 +352,15 @@ CONF
   R[$tool.cmd_max]="$(awk '$3 == 0 { printf "%.1f\n", ($2 - $1) / 1e6 }' "$calls" | maxv)"
   R[$tool.cmd_med_ahead]="$(awk '$3 == 0 && $4 == 1 { printf "%.1f\n", ($2 - $1) / 1e6 }' "$calls" | median)"
   R[$tool.cmd_med_cold]="$(awk '$3 == 0 && $4 == 0 { printf "%.1f\n", ($2 - $1) / 1e6 }' "$calls" | median)"
+  # no marker before the call: answered without a JVM (the launcher waited for the daemon) or by a JVM
+  R[$tool.waited]="$(awk '$3 == 0 && $4 == 0 && $6 == 0' "$calls" | wc -l)"
+  R[$tool.jvm]="$(awk '$6 == 1' "$calls" | wc -l)"
+  R[$tool.cmd_med_waited]="$(awk '$3 == 0 && $4 == 0 && $6 == 0 { printf "%.1f\n", ($2 - $1) / 1e6 }' "$calls" | median)"
+  R[$tool.cmd_p90_waited]="$(awk '$3 == 0 && $4 == 0 && $6 == 0 { printf "%.1f\n", ($2 - $1) / 1e6 }' "$calls" | pct 90)"
+  R[$tool.cmd_med_jvm]="$(awk '$3 == 0 && $6 == 1 { printf "%.1f\n", ($2 - $1) / 1e6 }' "$calls" | median)"
+  if [[ "$tool" == pgbackrest ]]; then # no launcher: "waited" means pgBackRest's own call, not a fast path
+    R[$tool.waited]="–"; R[$tool.jvm]="–"; R[$tool.cmd_med_waited]="–"; R[$tool.cmd_p90_waited]="–"; R[$tool.cmd_med_jvm]="–"
+  fi
   R[$tool.archived]=$(($(pg_psql postgres -c "SELECT archived_count FROM pg_stat_archiver") - arch0))
   R[$tool.pg_failed]="$(pg_psql postgres -c "SELECT failed_count FROM pg_stat_archiver")"
   case "$tool" in
@@ -389,6 +422,11 @@ row "archive_command p90 (ms)" cmd_p90
 row "archive_command max (ms)" cmd_max
 row "  median when pushed ahead (ms)" cmd_med_ahead
 row "  median when not pushed ahead (ms)" cmd_med_cold
+row "  fast path after waiting for the daemon" waited
+row "  JVM started (wal-push in Java)" jvm
+for t in $tools; do R[$t.cmd_waited]="${R[$t.cmd_med_waited]} / ${R[$t.cmd_p90_waited]}"; done
+row "  median / p90 when waited (ms)" cmd_waited
+row "  median when a JVM ran (ms)" cmd_med_jvm
 row "backlog when pgbench stopped" ready_at_end
 row "drain time after pgbench (s)" drain
 row "archived (pg_stat_archiver delta)" archived
@@ -405,9 +443,9 @@ echo "machine: $cores cores${cpu:+, $cpu}; PostgreSQL $pg_version; load average 
 echo
 echo "Markdown for docs/benchmarks.md:"
 echo
-echo "| Date | Tool | tps | WAL MiB/s | Lag max / median (.ready) | Lag max / median (LSN) | archive_command median / p90 / max | Pushed ahead | Drain after load |"
+echo "| Date | Tool | tps | WAL MiB/s | Lag max / median (.ready) | Lag max / median (LSN) | archive_command median / p90 / max | Calls: marker there / waited / JVM | Drain after load |"
 echo "|---|---|---|---|---|---|---|---|---|"
 for t in $tools; do
   echo "| $(date +%Y-%m-%d) | $t | ${R[$t.tps]} | ${R[$t.wal_rate]} | ${R[$t.ready_max]} / ${R[$t.ready_med]} | ${R[$t.lsn_max]} / ${R[$t.lsn_med]} |" \
-    "${R[$t.cmd_med]} / ${R[$t.cmd_p90]} / ${R[$t.cmd_max]} ms | ${R[$t.ahead]} of ${R[$t.calls]} | ${R[$t.drain]} s |"
+    "${R[$t.cmd_med]} / ${R[$t.cmd_p90]} / ${R[$t.cmd_max]} ms | ${R[$t.ahead]} / ${R[$t.waited]} / ${R[$t.jvm]} of ${R[$t.calls]} | ${R[$t.drain]} s |"
 done

@@ -216,12 +216,19 @@ public final class PhysicalBackup {
   static final int PARTS = 2;
 
   private Future<Copied> copyTablespaces(String prefix, CodecChain codecs, List<Manifest.Tablespace> spaces, boolean checksums, long startLsn) {
+    return vertx.executeBlocking(() -> TablespaceArchiver.balance(Path.of(spaces.get(0).location()), PARTS), false)
+        .compose(pgdataParts -> copyTablespaces(prefix, codecs, spaces, checksums, startLsn, pgdataParts));
+  }
+
+  private Future<Copied> copyTablespaces(String prefix, CodecChain codecs, List<Manifest.Tablespace> spaces, boolean checksums, long startLsn,
+      java.util.Map<String, Integer> pgdataParts) {
     Copied copied = new Copied();
     List<Future<Void>> uploads = new ArrayList<>();
     for (Manifest.Tablespace ts : spaces) {
       long parts = spaces.stream().filter(t -> t.oid() == ts.oid()).count();
       int part = (int) spaces.stream().filter(t -> t.oid() == ts.oid()).takeWhile(t -> t != ts).count();
-      TablespaceArchiver archiver = new TablespaceArchiver(ts.oid(), Path.of(ts.location()), checksums, startLsn, part, (int) parts);
+      TablespaceArchiver archiver = new TablespaceArchiver(ts.oid(), Path.of(ts.location()), checksums, startLsn, part, (int) parts,
+          ts.oid() == 0 ? pgdataParts : java.util.Map.of());
       progress.label("base backup");
       uploads.add(ObjectTransfers.upload(repo, codecs, prefix + ts.object(), ts.object(), "tablespace", "tar", "tablespace-" + ts.oid() + "-" + part,
           progress, archiver::write).map(entry -> {

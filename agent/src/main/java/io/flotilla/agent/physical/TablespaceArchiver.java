@@ -43,23 +43,64 @@ final class TablespaceArchiver {
 
   private final int part;
   private final int parts;
+  private final java.util.Map<String, Integer> assignment;
 
   /**
-   * @param part which of {@code parts} archives of this tablespace this one is: files are spread over
-   *     the parts by a hash of their path, so parts can be read, checked and compressed in parallel;
-   *     directory entries and symlinks go into part 0
+   * @param part which of the archives of this tablespace this one is; directory entries and symlinks
+   *     go into part 0
+   * @param assignment which part each file goes to (see {@link #balance}); files not in it (created
+   *     since) go by a hash of their path
    */
-  TablespaceArchiver(long tablespaceOid, Path root, boolean checkPages, long startLsn, int part, int parts) {
+  TablespaceArchiver(long tablespaceOid, Path root, boolean checkPages, long startLsn, int part, int parts,
+      java.util.Map<String, Integer> assignment) {
     this.tablespaceOid = tablespaceOid;
     this.root = root;
     this.checkPages = checkPages;
     this.startLsn = startLsn;
     this.part = part;
     this.parts = parts;
+    this.assignment = assignment;
   }
 
   private boolean mine(String rel) {
-    return Math.floorMod(rel.hashCode(), parts) == part;
+    Integer assigned = assignment.get(rel);
+    return (assigned != null ? assigned : Math.floorMod(rel.hashCode(), parts)) == part;
+  }
+
+  /**
+   * Spreads the files under {@code root} over {@code parts} archives so each gets about the same
+   * number of bytes: largest first, each to the lightest part. Blocking (walks the tree).
+   */
+  static java.util.Map<String, Integer> balance(Path root, int parts) throws IOException {
+    java.util.List<java.util.Map.Entry<String, Long>> files = new ArrayList<>();
+    Files.walkFileTree(root, new SimpleFileVisitor<>() {
+      @Override
+      public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) {
+        if (attrs.isRegularFile()) {
+          files.add(java.util.Map.entry(root.relativize(file).toString().replace('\\', '/'), attrs.size()));
+        }
+        return FileVisitResult.CONTINUE;
+      }
+
+      @Override
+      public FileVisitResult visitFileFailed(Path file, IOException exc) {
+        return FileVisitResult.CONTINUE;
+      }
+    });
+    files.sort(java.util.Map.Entry.<String, Long>comparingByValue().reversed());
+    long[] load = new long[parts];
+    java.util.Map<String, Integer> out = new java.util.HashMap<>();
+    for (var f : files) {
+      int lightest = 0;
+      for (int i = 1; i < parts; i++) {
+        if (load[i] < load[lightest]) {
+          lightest = i;
+        }
+      }
+      load[lightest] += f.getValue();
+      out.put(f.getKey(), lightest);
+    }
+    return out;
   }
 
   void write(OutputStream out) throws IOException {

@@ -91,7 +91,10 @@ public final class WalArchive {
               return Future.succeededFuture(PushOutcome.ALREADY_ARCHIVED);
             });
           }
-          CodecChain codecs = CodecChain.from(config.compression(), config.encryption());
+          // Single-threaded zstd per segment: the daemon already pushes several segments at once, and
+          // a 16 MiB segment gains nothing from zstd's worker threads.
+          CodecChain configured = CodecChain.from(config.compression(), config.encryption());
+          CodecChain codecs = new CodecChain(configured.compression(), configured.level(), 0, configured.encryption());
           String key = wal.keyPrefix(config.host()) + codecs.suffix();
           String[] readSha = new String[1];
           return ObjectTransfers.upload(repo, codecs, key, name, "wal", "wal", "wal " + name, null, plain -> {
