@@ -32,6 +32,9 @@ import org.slf4j.LoggerFactory;
 public final class WalArchive {
   private static final Logger LOG = LoggerFactory.getLogger(WalArchive.class);
 
+  /** Upper bound for one segment's upload (16 MiB plus codecs); far above what a healthy push takes. */
+  static final long PUSH_TIMEOUT_SECONDS = 300;
+
   private final Vertx vertx;
   private final HostConfig config;
   private final Repository repo;
@@ -103,7 +106,15 @@ public final class WalArchive {
               in.transferTo(digest);
             }
             readSha[0] = digest.sha256Hex();
-          }).compose(entry -> {
+          })
+              // A segment upload that makes no progress for minutes must not hold a push slot (and a
+              // waiting archive_command) forever: fail it so the caller retries. See the session note.
+              .timeout(PUSH_TIMEOUT_SECONDS, java.util.concurrent.TimeUnit.SECONDS)
+              .recover(t -> Future.failedFuture(t instanceof java.util.concurrent.TimeoutException
+                  ? new FlotillaException(ErrorCode.REPOSITORY, "pushing " + name + " to " + repo.describe() + " made no progress for "
+                      + PUSH_TIMEOUT_SECONDS + " s; giving up this attempt")
+                  : t))
+              .compose(entry -> {
             if (!readSha[0].equals(sha)) {
               // PostgreSQL never changes a file it asked to archive; if it did, do not claim success.
               return repo.storage().delete(key).transform(v -> Future.failedFuture(new FlotillaException(ErrorCode.INTEGRITY,
