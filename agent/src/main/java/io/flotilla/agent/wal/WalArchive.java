@@ -107,11 +107,11 @@ public final class WalArchive {
             }
             readSha[0] = digest.sha256Hex();
           })
-              // A segment upload that makes no progress for minutes must not hold a push slot (and a
+              // A segment upload that has not finished after minutes must not hold a push slot (and a
               // waiting archive_command) forever: fail it so the caller retries. See the session note.
               .timeout(PUSH_TIMEOUT_SECONDS, java.util.concurrent.TimeUnit.SECONDS)
               .recover(t -> Future.failedFuture(t instanceof java.util.concurrent.TimeoutException
-                  ? new FlotillaException(ErrorCode.REPOSITORY, "pushing " + name + " to " + repo.describe() + " made no progress for "
+                  ? new FlotillaException(ErrorCode.REPOSITORY, "pushing " + name + " to " + repo.describe() + " did not complete within "
                       + PUSH_TIMEOUT_SECONDS + " s; giving up this attempt")
                   : t))
               .compose(entry -> {
