@@ -36,8 +36,41 @@ public final class Cli {
     return new Result(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
   }
 
-  /** The launcher users run: deploy/bin/flotilla (needs the packaged jar; failsafe runs after package). */
-  public static Path launcher() {
-    return Path.of(System.getProperty("flotilla.home", "..")).resolve("deploy/bin/flotilla").toAbsolutePath().normalize();
+  private static Path staged;
+
+  /**
+   * The launcher users run: deploy/bin/flotilla (needs the packaged jar; failsafe runs after
+   * package). PostgreSQL runs it as the postgres OS user (archive_command, restore_command); when the
+   * checkout is not reachable by that user (a clone under /root, say), a copy of the launcher, jar
+   * and libraries in a world-readable temporary directory is used instead.
+   */
+  public static synchronized Path launcher() {
+    Path home = Path.of(System.getProperty("flotilla.home", "..")).toAbsolutePath().normalize();
+    Path inPlace = home.resolve("deploy/bin/flotilla");
+    if (!io.flotilla.testkit.Processes.isRoot()) {
+      return inPlace;
+    }
+    if (staged != null) {
+      return staged;
+    }
+    io.flotilla.testkit.Processes.Result probe = io.flotilla.testkit.Processes.run(
+        List.of("runuser", "-u", "postgres", "--", "test", "-x", inPlace.toString()), null, null);
+    if (probe.exitCode() == 0) {
+      staged = inPlace;
+      return staged;
+    }
+    try {
+      Path copy = java.nio.file.Files.createTempDirectory("flotilla-launcher-");
+      java.nio.file.Files.createDirectories(copy.resolve("deploy/bin"));
+      java.nio.file.Files.createDirectories(copy.resolve("agent/target"));
+      io.flotilla.testkit.Processes.run(List.of("cp", "-a", inPlace.toString(), copy.resolve("deploy/bin/").toString()), null, null).orThrow();
+      io.flotilla.testkit.Processes.run(List.of("cp", "-a", home.resolve("agent/target/flotilla-agent.jar").toString(),
+          home.resolve("agent/target/lib").toString(), copy.resolve("agent/target/").toString()), null, null).orThrow();
+      io.flotilla.testkit.Processes.run(List.of("chmod", "-R", "a+rX", copy.toString()), null, null).orThrow();
+      staged = copy.resolve("deploy/bin/flotilla");
+      return staged;
+    } catch (java.io.IOException e) {
+      throw new IllegalStateException("cannot stage the launcher for the postgres user: " + e.getMessage(), e);
+    }
   }
 }
