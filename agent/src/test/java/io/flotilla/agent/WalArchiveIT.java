@@ -122,6 +122,14 @@ class WalArchiveIT {
     assertThat(spool.resolve("000000010000000100000001")).doesNotExist();
   }
 
+  private static void awaitLog(Path log, String text) throws Exception {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+    while (!Files.exists(log) || !Files.readString(log).contains(text)) {
+      assertThat(System.nanoTime()).as("agent log never said '" + text + "'").isLessThan(deadline);
+      Thread.sleep(100);
+    }
+  }
+
   private static String serverLog() {
     try {
       String log = Files.readString(pg.dataDir().getParent().resolve("server.log"));
@@ -176,11 +184,14 @@ class WalArchiveIT {
     pb.environment().put("AWS_ACCESS_KEY_ID", S3Server.ACCESS_KEY);
     pb.environment().put("AWS_SECRET_ACCESS_KEY", S3Server.SECRET_KEY);
     Process agent = pb.start();
+    Path agentLog = base.resolve("agent.log");
+    awaitLog(agentLog, "WAL service running");
     String last = null;
     for (int i = 0; i < 6; i++) {
       pg.psql("postgres", "INSERT INTO churn SELECT md5(i::text) FROM generate_series(1, 20000) i");
       last = psql("SELECT pg_walfile_name(pg_switch_wal())");
       if (i == 3) {
+        awaitLog(agentLog, " archived"); // it has pushed ahead at least once
         new ProcessBuilder("pkill", "-9", "-f", "io.flotilla.agent.cli.Flotilla agent").start().waitFor();
       }
     }
