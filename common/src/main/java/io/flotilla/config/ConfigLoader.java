@@ -108,7 +108,7 @@ public final class ConfigLoader {
     ConfigNode comp = root.child("compression");
     CompressionConfig compression;
     if (comp == null) {
-      compression = new CompressionConfig("zstd", 3, 2);
+      compression = new CompressionConfig("zstd", 3, 0);
     } else {
       comp.onlyKeys(Set.of("algorithm", "level", "workers"));
       String algorithm = comp.string("algorithm", "zstd");
@@ -119,7 +119,9 @@ public final class ConfigLoader {
         case "none" -> level = 0;
         default -> throw comp.error("algorithm", "must be zstd, gzip or none, got '" + algorithm + "'");
       }
-      compression = new CompressionConfig(algorithm, level, comp.integer("workers", 2, 0, 64));
+      // zstd worker threads default to none: multi-threaded zstd-jni streams have been seen to hang on
+      // close (luben/zstd-jni#298, and once here), and one thread already outpaces pg_dump.
+      compression = new CompressionConfig(algorithm, level, comp.integer("workers", 0, 0, 64));
     }
     Path lockDir = root.has("lock-directory") ? resolve(baseDir, root.string("lock-directory", null)) : Path.of(System.getProperty("java.io.tmpdir"));
     return new HostConfig(host, new PostgresConfig(url, bin, dataDirectory), List.copyOf(repos), encryption, compression, lockDir);

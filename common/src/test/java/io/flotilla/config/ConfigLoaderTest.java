@@ -57,7 +57,7 @@ class ConfigLoaderTest {
     assertThat(config.repository("other")).isEmpty();
     assertThat(config.encryption()).isEqualTo(new EncryptionConfig("aes-256", Path.of("/etc/flotilla/passphrase")));
     assertThat(config.encryption().enabled()).isTrue();
-    assertThat(config.compression()).isEqualTo(new CompressionConfig("zstd", 3, 2));
+    assertThat(config.compression()).isEqualTo(new CompressionConfig("zstd", 3, 0));
   }
 
   @Test
@@ -152,7 +152,7 @@ class ConfigLoaderTest {
         """);
 
     assertThat(config.encryption()).isEqualTo(new EncryptionConfig("aes-256", null));
-    assertThat(config.compression()).isEqualTo(new CompressionConfig("zstd", 3, 2));
+    assertThat(config.compression()).isEqualTo(new CompressionConfig("zstd", 3, 0));
     assertThat(config.repositories()).extracting(RepositoryConfig::name).isEqualTo(List.of("r"));
   }
 }
