@@ -233,6 +233,7 @@ encryption:
 compression:
   algorithm: zstd
   level: 3
+  workers: ${BENCH_ZSTD_WORKERS:-0}
 lock-directory: $tmp/agent
 YAML
 
@@ -326,7 +327,7 @@ peak RSS:       pipeline $(kb_mib "$p_rss_max") (sum of the peaks of pg_dump + z
                 flotilla $(kb_mib "$f_rss_max") (JVM) + $(kb_mib "$f_pgdump_max") (its pg_dump) = $(kb_mib $((f_rss_max + f_pgdump_max)))
                 measured by $rss_method
 machine:        $cores cores${cpu:+, $cpu}; PostgreSQL $pg_version; zstd $(zstd -V | grep -o 'v[0-9.]*' | head -n 1); $(gpg --version | head -n 1)
-note:           flotilla compresses with 2 zstd worker threads by default; the pipeline's zstd -3 is single-threaded.
+note:           flotilla ran with ${BENCH_ZSTD_WORKERS:-0} extra zstd worker thread(s) (BENCH_ZSTD_WORKERS; default config: 0); the pipeline's zstd -3 is single-threaded.
 
 Markdown for docs/benchmarks.md:
 
