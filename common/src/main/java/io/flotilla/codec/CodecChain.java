@@ -49,11 +49,6 @@ public record CodecChain(Compression compression, int level, int workers, String
   /** Plain bytes written to the result come out of {@code sink} compressed and encrypted. */
   public OutputStream encoder(OutputStream sink, char[] passphrase, String name) throws IOException {
     OutputStream afterCompression = encrypted() ? OpenPgpCipher.encrypt(sink, passphrase, name) : sink;
-    if (encrypted() && compression != Compression.NONE && workers == 0) {
-      // Compression on the caller's thread, encryption and hashing on another: both cores busy
-      // without zstd's own worker threads.
-      afterCompression = new HandoffOutputStream(afterCompression, "flotilla-encrypt-" + name.replaceAll("[^A-Za-z0-9_.-]", "_"));
-    }
     return compression.encoder(afterCompression, level, workers);
   }
 
