@@ -20,7 +20,8 @@ public final class MeasuringOutputStream extends FilterOutputStream {
     this.onBytes = onBytes;
   }
 
-  static MessageDigest sha256() {
+  /** A new SHA-256 digest (always available in the JDK). */
+  public static MessageDigest sha256() {
     try {
       return MessageDigest.getInstance("SHA-256");
     } catch (NoSuchAlgorithmException e) {

@@ -54,10 +54,7 @@ final class BackupCommand extends AgentCommand {
             .eventually(r::close)));
     s.progress.stop();
     if (common.json) {
-      ObjectNode node = Manifests.JSON.valueToTree(m);
-      node.put("plainBytes", m.plainBytes());
-      node.put("storedBytes", m.storedBytes());
-      node.put("durationSeconds", m.duration().toMillis() / 1000.0);
+      ObjectNode node = json(m);
       out().println(node.toString());
     } else {
       for (Manifest.DatabaseEntry d : m.databases()) {
@@ -89,10 +86,7 @@ final class BackupCommand extends AgentCommand {
           bad.tablespace() == 0 ? "" : "tablespace " + bad.tablespace() + " ", bad.path(), bad.block(), bad.detail());
     }
     if (common.json) {
-      ObjectNode node = Manifests.JSON.valueToTree(m);
-      node.put("plainBytes", m.plainBytes());
-      node.put("storedBytes", m.storedBytes());
-      node.put("durationSeconds", m.duration().toMillis() / 1000.0);
+      ObjectNode node = json(m);
       ((ObjectNode) node.get("physical")).remove("files");
       node.put("files", p.files().size());
       out().println(node.toString());
@@ -103,5 +97,14 @@ final class BackupCommand extends AgentCommand {
       out().println(m.backupId());
     }
     return 0;
+  }
+
+  /** The manifest with its totals, as --json prints it. */
+  private static ObjectNode json(Manifest m) {
+    ObjectNode node = Manifests.JSON.valueToTree(m);
+    node.put("plainBytes", m.plainBytes());
+    node.put("storedBytes", m.storedBytes());
+    node.put("durationSeconds", m.duration().toMillis() / 1000.0);
+    return node;
   }
 }

@@ -90,6 +90,7 @@ final class Session implements AutoCloseable {
   public void close() {
     progress.stop();
     try {
+      // The command's own thread, after its work: never an event loop.
       vertx.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
     } catch (Exception e) {
       // exiting anyway

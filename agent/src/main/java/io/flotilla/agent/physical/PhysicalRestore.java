@@ -211,7 +211,7 @@ public final class PhysicalRestore {
           Files.createDirectories(target.getParent());
           Files.setPosixFilePermissions(target.getParent(), PosixFilePermissions.fromString("rwx------"));
         }
-        MessageDigest sha = sha256();
+        MessageDigest sha = io.flotilla.codec.MeasuringOutputStream.sha256();
         try (OutputStream out = Files.newOutputStream(target)) {
           int n;
           while ((n = tar.read(buf)) > 0) {
@@ -252,13 +252,6 @@ public final class PhysicalRestore {
     });
   }
 
-  private static MessageDigest sha256() {
-    try {
-      return MessageDigest.getInstance("SHA-256");
-    } catch (java.security.NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
-    }
-  }
 
   private static String quote(String value) {
     return "'" + value.replace("'", "''") + "'";

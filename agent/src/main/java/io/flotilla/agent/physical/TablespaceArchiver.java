@@ -185,7 +185,7 @@ final class TablespaceArchiver {
     } catch (NoSuchFileException e) {
       return;
     }
-    MessageDigest sha = sha256();
+    MessageDigest sha = io.flotilla.codec.MeasuringOutputStream.sha256();
     Matcher relation = relationMatcher(rel);
     try (in) {
       TarArchiveEntry e = new TarArchiveEntry(rel);
@@ -257,11 +257,4 @@ final class TablespaceArchiver {
     return total;
   }
 
-  private static MessageDigest sha256() {
-    try {
-      return MessageDigest.getInstance("SHA-256");
-    } catch (java.security.NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
-    }
-  }
 }

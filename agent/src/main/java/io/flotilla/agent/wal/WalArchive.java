@@ -16,10 +16,8 @@ import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.security.MessageDigest;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Optional;
 import org.slf4j.Logger;
@@ -81,64 +79,61 @@ public final class WalArchive {
   public Future<PushOutcome> push(Path file) {
     String name = file.getFileName().toString();
     WalFile wal = parse(name);
-    return vertx.executeBlocking(() -> sha256(file), false)
-        .recover(t -> Future.failedFuture(new FlotillaException(ErrorCode.LOCAL_IO, "cannot read " + file + ": " + t.getMessage(), t)))
-        .compose(sha -> find(name).compose(existing -> {
-          if (existing.isPresent()) {
-            return plainSha256(existing.get()).compose(storedSha -> {
-              if (!storedSha.equals(sha)) {
-                return Future.failedFuture(new FlotillaException(ErrorCode.CONFLICT, name + " is already archived in " + repo.describe()
-                    + " with different content (archived SHA-256 " + storedSha + ", this file " + sha
-                    + "): two clusters may be archiving as host " + config.host()));
-              }
-              return Future.succeededFuture(PushOutcome.ALREADY_ARCHIVED);
-            });
-          }
-          // Single-threaded zstd per segment: the daemon already pushes several segments at once, and
-          // a 16 MiB segment gains nothing from zstd's worker threads.
-          CodecChain configured = CodecChain.from(config.compression(), config.encryption());
-          CodecChain codecs = new CodecChain(configured.compression(), configured.level(), 0, configured.encryption());
-          String key = wal.keyPrefix(config.host()) + codecs.suffix();
-          String[] readSha = new String[1];
-          return ObjectTransfers.upload(repo, codecs, key, name, "wal", "wal", "wal " + name, null, plain -> {
-            MeasuringOutputStream digest = new MeasuringOutputStream(plain, true, null);
-            try (InputStream in = Files.newInputStream(file)) {
-              in.transferTo(digest);
-            }
-            readSha[0] = digest.sha256Hex();
-          })
-              // A segment upload that has not finished after minutes must not hold a push slot (and a
-              // waiting archive_command) forever: fail it so the caller retries. See the session note.
-              .timeout(PUSH_TIMEOUT_SECONDS, java.util.concurrent.TimeUnit.SECONDS)
-              .recover(t -> Future.failedFuture(t instanceof java.util.concurrent.TimeoutException
-                  ? new FlotillaException(ErrorCode.REPOSITORY, "pushing " + name + " to " + repo.describe() + " did not complete within "
-                      + PUSH_TIMEOUT_SECONDS + " s; giving up this attempt")
-                  : t))
-              .compose(entry -> {
-            if (!readSha[0].equals(sha)) {
-              // PostgreSQL never changes a file it asked to archive; if it did, do not claim success.
-              return repo.storage().delete(key).transform(v -> Future.failedFuture(new FlotillaException(ErrorCode.INTEGRITY,
-                  file + " changed while it was being archived")));
-            }
-            return Future.succeededFuture(PushOutcome.PUSHED);
-          });
-        }).compose(outcome -> vertx.executeBlocking(() -> {
-          spool.markPushed(name, sha, Instant.now());
-          LOG.info("host={} wal={} {}", config.host(), name, outcome == PushOutcome.PUSHED ? "archived" : "already archived");
-          return outcome;
-        }, false)));
+    return find(name).compose(existing -> existing.isPresent() ? compareWithArchived(file, existing.get()) : upload(file, wal))
+        .compose(pushed -> vertx.executeBlocking(() -> {
+          spool.markPushed(name, pushed.sha256(), Instant.now());
+          LOG.info("host={} wal={} {}", config.host(), name, pushed.outcome() == PushOutcome.PUSHED ? "archived" : "already archived");
+          return pushed.outcome();
+        }, false));
   }
 
-  private static String sha256(Path file) throws Exception {
-    MessageDigest md = MessageDigest.getInstance("SHA-256");
-    try (InputStream in = Files.newInputStream(file)) {
-      byte[] buf = new byte[1 << 16];
-      int n;
-      while ((n = in.read(buf)) > 0) {
-        md.update(buf, 0, n);
-      }
-    }
-    return HexFormat.of().formatHex(md.digest());
+  /** How a push ended, and the SHA-256 of the file's content. */
+  private record Pushed(PushOutcome outcome, String sha256) {}
+
+  /** The name is archived already: success if the content is the same, CONFLICT otherwise. */
+  private Future<Pushed> compareWithArchived(Path file, StoredObject archived) {
+    String name = file.getFileName().toString();
+    return vertx.executeBlocking(() -> {
+          MeasuringOutputStream digest = new MeasuringOutputStream(OutputStream.nullOutputStream(), true, null);
+          try (InputStream in = Files.newInputStream(file)) {
+            in.transferTo(digest);
+          }
+          return digest.sha256Hex();
+        }, false)
+        .recover(t -> Future.failedFuture(new FlotillaException(ErrorCode.LOCAL_IO, "cannot read " + file + ": " + t.getMessage(), t)))
+        .compose(sha -> plainSha256(archived).compose(storedSha -> storedSha.equals(sha)
+            ? Future.succeededFuture(new Pushed(PushOutcome.ALREADY_ARCHIVED, sha))
+            : Future.failedFuture(new FlotillaException(ErrorCode.CONFLICT, name + " is already archived in " + repo.describe()
+                + " with different content (archived SHA-256 " + storedSha + ", this file " + sha
+                + "): two clusters may be archiving as host " + config.host()))));
+  }
+
+  /** Streams the file into the repository, reading it once: its SHA-256 is taken on the way. */
+  private Future<Pushed> upload(Path file, WalFile wal) {
+    String name = wal.name();
+    // Single-threaded zstd per segment: the daemon already pushes several segments at once, and
+    // a 16 MiB segment gains nothing from zstd's worker threads.
+    CodecChain configured = CodecChain.from(config.compression(), config.encryption());
+    CodecChain codecs = new CodecChain(configured.compression(), configured.level(), 0, configured.encryption());
+    String key = wal.keyPrefix(config.host()) + codecs.suffix();
+    String[] sha = new String[1];
+    return ObjectTransfers.upload(repo, codecs, key, name, "wal", "wal", "wal " + name, null, plain -> {
+          MeasuringOutputStream digest = new MeasuringOutputStream(plain, true, null);
+          try (InputStream in = Files.newInputStream(file)) {
+            in.transferTo(digest);
+          } catch (java.io.IOException e) {
+            throw new FlotillaException(ErrorCode.LOCAL_IO, "cannot read " + file + ": " + e.getMessage(), e);
+          }
+          sha[0] = digest.sha256Hex();
+        })
+        // A segment upload that has not finished after minutes must not hold a push slot (and a
+        // waiting archive_command) forever: fail it so the caller retries. See the session note.
+        .timeout(PUSH_TIMEOUT_SECONDS, java.util.concurrent.TimeUnit.SECONDS)
+        .recover(t -> Future.failedFuture(t instanceof java.util.concurrent.TimeoutException
+            ? new FlotillaException(ErrorCode.REPOSITORY, "pushing " + name + " to " + repo.describe() + " did not complete within "
+                + PUSH_TIMEOUT_SECONDS + " s; giving up this attempt")
+            : t))
+        .map(entry -> new Pushed(PushOutcome.PUSHED, sha[0]));
   }
 
   private Future<String> plainSha256(StoredObject object) {
