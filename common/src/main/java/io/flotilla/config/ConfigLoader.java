@@ -57,8 +57,31 @@ public final class ConfigLoader {
     return parse(new ConfigNode(root, ""), file.toAbsolutePath().getParent());
   }
 
+  /** Reads a YAML file into a tree, with one-line errors naming the file. */
+  static JsonNode readYaml(Path file, String what) {
+    String text;
+    try {
+      text = Files.readString(file);
+    } catch (NoSuchFileException e) {
+      throw new FlotillaException(ErrorCode.CONFIG, what + " " + file + " does not exist");
+    } catch (IOException e) {
+      throw new FlotillaException(ErrorCode.CONFIG, "cannot read " + what + " " + file + ": " + e.getMessage());
+    }
+    JsonNode root;
+    try {
+      root = new ObjectMapper(new YAMLFactory()).readTree(text);
+    } catch (IOException e) {
+      String msg = e.getMessage() == null ? "" : e.getMessage().lines().findFirst().orElse("");
+      throw new FlotillaException(ErrorCode.CONFIG, what + " " + file + " is not valid YAML: " + msg);
+    }
+    if (root == null || root.isMissingNode() || root.isNull()) {
+      throw new FlotillaException(ErrorCode.CONFIG, what + " " + file + " is empty");
+    }
+    return root;
+  }
+
   static HostConfig parse(ConfigNode root, Path baseDir) {
-    root.onlyKeys(Set.of("host", "postgres", "repositories", "encryption", "compression", "lock-directory"));
+    root.onlyKeys(Set.of("host", "postgres", "repositories", "encryption", "compression", "lock-directory", "coordinator", "retention"));
     String host = root.requiredString("host");
     if (!host.matches("[A-Za-z0-9][A-Za-z0-9._-]{0,127}")) {
       throw root.error("host", "must be letters, digits, '.', '_' or '-' (it names a folder in the repository), got '" + host + "'");
@@ -124,10 +147,39 @@ public final class ConfigLoader {
       compression = new CompressionConfig(algorithm, level, comp.integer("workers", 0, 0, 64));
     }
     Path lockDir = root.has("lock-directory") ? resolve(baseDir, root.string("lock-directory", null)) : Path.of(System.getProperty("java.io.tmpdir"));
-    return new HostConfig(host, new PostgresConfig(url, bin, dataDirectory), List.copyOf(repos), encryption, compression, lockDir);
+    AgentCoordinatorConfig coordinator = null;
+    ConfigNode co = root.child("coordinator");
+    if (co != null) {
+      co.onlyKeys(Set.of("url", "token-file", "heartbeat-seconds"));
+      String raw = co.requiredString("url");
+      URI coUrl;
+      try {
+        coUrl = new URI(raw);
+      } catch (URISyntaxException e) {
+        throw co.error("url", "not a valid URL: " + e.getMessage());
+      }
+      if (!("ws".equals(coUrl.getScheme()) || "wss".equals(coUrl.getScheme()) || "http".equals(coUrl.getScheme())
+          || "https".equals(coUrl.getScheme())) || coUrl.getHost() == null) {
+        throw co.error("url", "must look like ws://host:port (or http://host:port), got '" + raw + "'");
+      }
+      Path tokenFile = resolve(baseDir, co.requiredString("token-file"));
+      coordinator = new AgentCoordinatorConfig(coUrl, tokenFile, co.integer("heartbeat-seconds", 10, 1, 3600));
+    }
+    ConfigNode ret = root.child("retention");
+    io.flotilla.retention.RetentionPolicy retention = ret == null ? io.flotilla.retention.RetentionPolicy.KEEP_ALL : retention(ret);
+    return new HostConfig(host, new PostgresConfig(url, bin, dataDirectory), List.copyOf(repos), encryption, compression, lockDir,
+        coordinator, retention);
   }
 
-  private static RepositoryConfig repository(ConfigNode r, Path baseDir) {
+  /** A retention block: keep-last, keep-daily, keep-weekly, keep-monthly, keep-yearly, recovery-window-days. */
+  static io.flotilla.retention.RetentionPolicy retention(ConfigNode r) {
+    r.onlyKeys(Set.of("keep-last", "keep-daily", "keep-weekly", "keep-monthly", "keep-yearly", "recovery-window-days"));
+    return new io.flotilla.retention.RetentionPolicy(r.integer("keep-last", 0, 0, 100000), r.integer("keep-daily", 0, 0, 100000),
+        r.integer("keep-weekly", 0, 0, 100000), r.integer("keep-monthly", 0, 0, 100000), r.integer("keep-yearly", 0, 0, 1000),
+        r.integer("recovery-window-days", 0, 0, 100000));
+  }
+
+  static RepositoryConfig repository(ConfigNode r, Path baseDir) {
     r.onlyKeys(Set.of("name", "url", "endpoint", "region", "path-style"));
     String name = r.requiredString("name");
     if (!name.matches("[A-Za-z0-9][A-Za-z0-9._-]*")) {
@@ -171,7 +223,7 @@ public final class ConfigLoader {
     return new RepositoryConfig(name, url, endpoint, region, pathStyle);
   }
 
-  private static Path resolve(Path baseDir, String value) {
+  static Path resolve(Path baseDir, String value) {
     Path p = Path.of(value);
     return p.isAbsolute() || baseDir == null ? p : baseDir.resolve(p);
   }

@@ -127,4 +127,50 @@ final class ConfigNode {
     }
     return out;
   }
+
+  /** A list of strings; a single string is taken as a list of one. */
+  List<String> strings(String key) {
+    JsonNode v = node.get(key);
+    List<String> out = new ArrayList<>();
+    if (v == null || v.isNull()) {
+      return out;
+    }
+    if (v.isValueNode()) {
+      out.add(v.asText().trim());
+      return out;
+    }
+    if (!v.isArray()) {
+      throw error(key, "expected a list of values");
+    }
+    for (int i = 0; i < v.size(); i++) {
+      if (!v.get(i).isValueNode() || v.get(i).asText().isBlank()) {
+        throw error(key + "[" + i + "]", "expected a non-empty value");
+      }
+      out.add(v.get(i).asText().trim());
+    }
+    return out;
+  }
+
+  /** A duration written as 90s, 15m, 1h, 7d (or ISO-8601 like PT15M); null when absent. */
+  java.time.Duration duration(String key) {
+    String s = string(key, null);
+    if (s == null) {
+      return null;
+    }
+    java.util.regex.Matcher m = java.util.regex.Pattern.compile("(\\d+)\\s*([smhd])").matcher(s);
+    if (m.matches()) {
+      long n = Long.parseLong(m.group(1));
+      return switch (m.group(2)) {
+        case "s" -> java.time.Duration.ofSeconds(n);
+        case "m" -> java.time.Duration.ofMinutes(n);
+        case "h" -> java.time.Duration.ofHours(n);
+        default -> java.time.Duration.ofDays(n);
+      };
+    }
+    try {
+      return java.time.Duration.parse(s);
+    } catch (java.time.format.DateTimeParseException e) {
+      throw error(key, "expected a duration like 30s, 15m, 4h or 7d, got '" + s + "'");
+    }
+  }
 }

@@ -14,6 +14,8 @@ import java.util.Optional;
  * @param compression how stored objects are compressed
  * @param lockDirectory where the per-host locks and the WAL spool (push markers, prefetched
  *     segments, archiver status) live
+ * @param coordinator how to reach the coordinator (null: the agent runs alone)
+ * @param retention what {@code flotilla expire} keeps
  */
 public record HostConfig(
     String host,
@@ -21,7 +23,9 @@ public record HostConfig(
     List<RepositoryConfig> repositories,
     EncryptionConfig encryption,
     CompressionConfig compression,
-    Path lockDirectory) {
+    Path lockDirectory,
+    AgentCoordinatorConfig coordinator,
+    io.flotilla.retention.RetentionPolicy retention) {
 
   /** Local state of the WAL service: {@code <lock-directory>/flotilla-<host>-spool}. */
   public Path spoolDirectory() {

@@ -36,7 +36,7 @@ final class SelfTestCommand extends AgentCommand {
       Path pass = Files.writeString(dir.resolve("passphrase"), "self-test\n");
       HostConfig config = new HostConfig("self-test", new PostgresConfig("postgresql://localhost/postgres", null, null),
           List.of(new RepositoryConfig("self-test", dir.resolve("repo").toUri(), null, "us-east-1", false)),
-          new EncryptionConfig("aes-256", pass), new CompressionConfig("zstd", 3, 0), dir);
+          new EncryptionConfig("aes-256", pass), new CompressionConfig("zstd", 3, 0), dir, null, io.flotilla.retention.RetentionPolicy.KEEP_ALL);
       return Session.open(config, common, err());
     } catch (java.io.IOException e) {
       throw new FlotillaException(ErrorCode.LOCAL_IO, "cannot create a temporary directory: " + e.getMessage());
