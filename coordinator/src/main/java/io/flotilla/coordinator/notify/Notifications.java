@@ -84,7 +84,7 @@ public final class Notifications {
   }
 
   /** The whole URL and its path-and-query (a Slack URL's path is its credential), plus a signing secret; longest first. */
-  private static List<String> secrets(URI url, String secret) {
+  static List<String> secrets(URI url, String secret) {
     List<String> secrets = new ArrayList<>();
     secrets.add(url.toString());
     String pathAndQuery = (url.getRawPath() == null ? "" : url.getRawPath()) + (url.getRawQuery() == null ? "" : "?" + url.getRawQuery());

@@ -16,6 +16,7 @@ import jakarta.mail.internet.MimeMessage;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
+import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -59,6 +60,9 @@ class NotificationsIT {
     this.vertx = vertx;
     server = vertx.createHttpServer().requestHandler(req -> req.body().onSuccess(body -> {
       String path = req.path();
+      if (path.contains("HANG")) {
+        return; // a receiver that accepts the connection and never answers
+      }
       // The flaky receiver fails its first two calls, like a receiver being redeployed.
       if (path.equals("/flaky") && flakyCalls.incrementAndGet() <= 2) {
         req.response().setStatusCode(500).end();
@@ -209,7 +213,7 @@ class NotificationsIT {
   void shouldCompletePublishAndKeepSecretsOutOfLogWhenReceiverIsDown() throws IOException {
     // given receivers on a port nothing listens on
     int closedPort;
-    try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+    try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
       closedPort = s.getLocalPort();
     }
     String down = "http://127.0.0.1:" + closedPort;
@@ -217,17 +221,8 @@ class NotificationsIT {
         List.of(new CoordinatorConfig.Webhook(down + "/hook?token=hooktoken77", SECRET, List.of())),
         List.of(new CoordinatorConfig.Slack(down + "/services/T1/B1/DOWNSLACKTOKEN", List.of())), Optional.empty()), FAST);
 
-    // when (slf4j-simple writes to whatever System.err is at the time)
-    PrintStream err = System.err;
-    ByteArrayOutputStream captured = new ByteArrayOutputStream();
-    System.setErr(new PrintStream(captured, true, StandardCharsets.UTF_8));
-    try {
-      notifications.publish(jobFailed()).await();
-    } finally {
-      System.setErr(err);
-    }
-    String log = captured.toString(StandardCharsets.UTF_8);
-    err.print(log);
+    // when
+    String log = capturingLog(() -> notifications.publish(jobFailed()).await());
 
     // then publish succeeded, each channel logged one give-up line naming kind and host only
     List<String> lines = log.lines().filter(l -> l.contains("not delivered")).toList();
@@ -235,6 +230,39 @@ class NotificationsIT {
     assertThat(lines).anySatisfy(l -> assertThat(l).contains("via webhook to 127.0.0.1", "after 3 attempts", "host=db-1"));
     assertThat(lines).anySatisfy(l -> assertThat(l).contains("via slack to 127.0.0.1"));
     assertThat(log).doesNotContain(SECRET, "hooktoken77", "DOWNSLACKTOKEN", "/services/");
+  }
+
+  @Test
+  void shouldGiveUpOnSilentReceiverWithinTimeoutAndKeepUrlPathOutOfLog() {
+    // given a Slack receiver that never answers, and a short per-attempt timeout
+    NotifyOptions quick = new NotifyOptions(List.of(Duration.ofMillis(20), Duration.ofMillis(20)), Duration.ofMillis(300));
+    notifications = Notifications.create(vertx, config(List.of(),
+        List.of(new CoordinatorConfig.Slack(base + "/services/T2/B2/HANGTOKEN", List.of())), Optional.empty()), quick);
+
+    // when
+    long start = System.nanoTime();
+    String log = capturingLog(() -> notifications.publish(jobFailed()).await());
+
+    // then three bounded attempts, and the client's timeout message had the path removed
+    assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(5));
+    List<String> lines = log.lines().filter(l -> l.contains("not delivered")).toList();
+    assertThat(lines).singleElement().asString().contains("via slack to 127.0.0.1", "after 3 attempts");
+    assertThat(log).doesNotContain("HANGTOKEN", "/services/");
+  }
+
+  /** Runs {@code action} and returns what was logged meanwhile (slf4j-simple writes to whatever System.err is then). */
+  private static String capturingLog(Runnable action) {
+    PrintStream err = System.err;
+    ByteArrayOutputStream captured = new ByteArrayOutputStream();
+    System.setErr(new PrintStream(captured, true, StandardCharsets.UTF_8));
+    try {
+      action.run();
+    } finally {
+      System.setErr(err);
+    }
+    String log = captured.toString(StandardCharsets.UTF_8);
+    err.print(log);
+    return log;
   }
 
   @Test
