@@ -72,10 +72,14 @@ public final class Coordinator {
       Jobs jobs = new Jobs(vertx);
       BackupCatalog catalog = new BackupCatalog(vertx, vertx.getOrCreateContext(), config.repositories());
       Compliance compliance = new Compliance(fleet, catalog, policies);
+      io.flotilla.coordinator.notify.Notifications notifications = io.flotilla.coordinator.notify.Notifications.create(vertx,
+          config.notifications());
       Events events = (event, host, jobId, policy, message, details) -> {
         JsonObject e = new JsonObject().put("event", event).put("host", host).put("jobId", jobId).put("policy", policy)
             .put("message", message).put("details", details).put("at", Instant.now().toString()).put("member", member);
         vertx.eventBus().publish(EVENTS, e);
+        notifications.publish(new io.flotilla.coordinator.notify.Notification(event, host, jobId, policy, message,
+            details == null ? java.util.Map.of() : details.getMap(), Instant.now()));
         if (extraEvents != null) {
           extraEvents.publish(event, host, jobId, policy, message, details);
         }

@@ -1,6 +1,19 @@
 package io.flotilla.agent.cli;
 
+import io.flotilla.agent.backup.LogicalBackup;
+import io.flotilla.agent.coordinator.CoordinatorClient;
+import io.flotilla.agent.coordinator.HostProbe;
+import io.flotilla.agent.physical.PhysicalBackup;
+import io.flotilla.agent.progress.Progress;
 import io.flotilla.agent.wal.WalArchive;
+import io.flotilla.error.ErrorCode;
+import io.flotilla.error.FlotillaException;
+import io.flotilla.manifest.Manifest;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import io.flotilla.agent.wal.WalArchiver;
 import io.flotilla.repo.Repository;
 import io.vertx.core.Future;
@@ -9,8 +22,9 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 @Command(name = "agent", description = {
-    "The long-running agent daemon. For now it runs the WAL service: it pushes WAL files PostgreSQL has",
-    "marked ready ahead of archive_command, several in parallel, so each wal-push call mostly just confirms."})
+    "The long-running agent daemon: the WAL service (pushes WAL files PostgreSQL has marked ready ahead of",
+    "archive_command, several in parallel) and, with coordinator: in the config, the coordinator connection",
+    "(heartbeats, assigned backups; cached schedules keep running while no coordinator is reachable)."})
 final class AgentDaemonCommand extends AgentCommand {
   @Option(names = "--wal-parallel", paramLabel = "N", defaultValue = "4", description = "WAL files pushed at once (default: ${DEFAULT-VALUE}).")
   int parallel;
@@ -28,6 +42,35 @@ final class AgentDaemonCommand extends AgentCommand {
     }, false);
   }
 
+  /** Runs one job the coordinator (or the cached schedule) assigned, in this process. */
+  private static Future<JsonObject> runJob(Session s, JsonObject a) {
+    String kind = a.getString("kind", "logical");
+    String repo = a.getString("repository");
+    String label = a.getString("label", "daily");
+    Progress quiet = new Progress(System.err, false, false);
+    return switch (kind) {
+      case "logical" -> s.repository(repo, true).compose(r -> new LogicalBackup(s.vertx, s.config, s.pg, r, quiet)
+          .run(new LogicalBackup.Request(strings(a.getJsonArray("databases")), a.getBoolean("all", false), label))
+          .eventually(r::close)).map(AgentDaemonCommand::result);
+      case "physical" -> s.repository(repo, true).compose(r -> new PhysicalBackup(s.vertx, s.config, r, quiet, Duration.ofSeconds(300))
+          .run(label).eventually(r::close)).map(AgentDaemonCommand::result);
+      default -> Future.failedFuture(new FlotillaException(ErrorCode.USAGE, "this agent cannot run jobs of kind '" + kind + "'"));
+    };
+  }
+
+  private static List<String> strings(JsonArray a) {
+    List<String> out = new ArrayList<>();
+    if (a != null) {
+      a.forEach(o -> out.add(String.valueOf(o)));
+    }
+    return out;
+  }
+
+  private static JsonObject result(Manifest m) {
+    return new JsonObject().put("backupId", m.backupId()).put("plainBytes", m.plainBytes()).put("storedBytes", m.storedBytes())
+        .put("backupStartedAt", m.startedAt()).put("backupFinishedAt", m.finishedAt());
+  }
+
   @Override
   int execute(Session s) {
     Promise<Void> stopped = Promise.promise();
@@ -36,8 +79,12 @@ final class AgentDaemonCommand extends AgentCommand {
       WalArchiver archiver = new WalArchiver(s.config, new WalArchive(s.vertx, s.config, r), parallel);
       return s.vertx.deployVerticle(archiver)
           .compose(id -> writePid(s).map(id))
+          .compose(id -> s.config.coordinator() == null ? Future.succeededFuture(id) : s.vertx.deployVerticle(new CoordinatorClient(
+              s.config.host(), s.config.spoolDirectory(), s.config.coordinator(), io.flotilla.agent.Version.get(), a -> runJob(s, a),
+              new HostProbe(s.config, s.pg))).map(id))
           .compose(id -> {
-            err().println("flotilla agent: host " + s.config.host() + ": WAL service running (Ctrl-C to stop)");
+            err().println("flotilla agent: host " + s.config.host() + ": WAL service running" + (s.config.coordinator() == null ? ""
+                : ", coordinator " + s.config.coordinator().url().getHost() + ":" + s.config.coordinator().url().getPort()) + " (Ctrl-C to stop)");
             return stopped.future().compose(v -> s.vertx.undeploy(id)).eventually(() -> s.vertx.executeBlocking(() ->
                 java.nio.file.Files.deleteIfExists(pidFile(s)), false));
           })
