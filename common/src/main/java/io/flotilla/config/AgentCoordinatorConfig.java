@@ -6,8 +6,13 @@ import java.nio.file.Path;
 /**
  * How the agent daemon reaches the coordinator.
  *
- * @param url the WebSocket URL of any coordinator member, {@code ws://host:port/api/v1/agents/connect}
+ * @param urls WebSocket URLs of coordinator members ({@code ws://host:port}); the agent connects to one
+ *     and moves to the next when it cannot
  * @param tokenFile file holding the agent's API token (never logged)
  * @param heartbeatSeconds seconds between heartbeats
  */
-public record AgentCoordinatorConfig(URI url, Path tokenFile, int heartbeatSeconds) {}
+public record AgentCoordinatorConfig(java.util.List<URI> urls, Path tokenFile, int heartbeatSeconds) {
+  public URI url() {
+    return urls.get(0);
+  }
+}

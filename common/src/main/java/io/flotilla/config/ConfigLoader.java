@@ -151,19 +151,26 @@ public final class ConfigLoader {
     ConfigNode co = root.child("coordinator");
     if (co != null) {
       co.onlyKeys(Set.of("url", "token-file", "heartbeat-seconds"));
-      String raw = co.requiredString("url");
-      URI coUrl;
-      try {
-        coUrl = new URI(raw);
-      } catch (URISyntaxException e) {
-        throw co.error("url", "not a valid URL: " + e.getMessage());
+      List<String> raws = co.strings("url");
+      if (raws.isEmpty()) {
+        throw co.error("url", "is required: the WebSocket URL of a coordinator member (or a list of them), like ws://coord-1:8420");
       }
-      if (!("ws".equals(coUrl.getScheme()) || "wss".equals(coUrl.getScheme()) || "http".equals(coUrl.getScheme())
-          || "https".equals(coUrl.getScheme())) || coUrl.getHost() == null) {
-        throw co.error("url", "must look like ws://host:port (or http://host:port), got '" + raw + "'");
+      List<URI> urls = new ArrayList<>();
+      for (String raw : raws) {
+        URI coUrl;
+        try {
+          coUrl = new URI(raw);
+        } catch (URISyntaxException e) {
+          throw co.error("url", "not a valid URL: " + e.getMessage());
+        }
+        if (!("ws".equals(coUrl.getScheme()) || "wss".equals(coUrl.getScheme()) || "http".equals(coUrl.getScheme())
+            || "https".equals(coUrl.getScheme())) || coUrl.getHost() == null) {
+          throw co.error("url", "must look like ws://host:port (or http://host:port), got '" + raw + "'");
+        }
+        urls.add(coUrl);
       }
       Path tokenFile = resolve(baseDir, co.requiredString("token-file"));
-      coordinator = new AgentCoordinatorConfig(coUrl, tokenFile, co.integer("heartbeat-seconds", 10, 1, 3600));
+      coordinator = new AgentCoordinatorConfig(List.copyOf(urls), tokenFile, co.integer("heartbeat-seconds", 10, 1, 3600));
     }
     ConfigNode ret = root.child("retention");
     io.flotilla.retention.RetentionPolicy retention = ret == null ? io.flotilla.retention.RetentionPolicy.KEEP_ALL : retention(ret);

@@ -19,7 +19,9 @@ public final class Flotilla {
 
   public static void main(String[] args) {
     if (System.getProperty("org.slf4j.simpleLogger.defaultLogLevel") == null) {
-      System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", "warn");
+      // Commands print their own results; the daemon logs one line per event.
+      boolean daemon = args.length > 0 && "agent".equals(args[0]);
+      System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", daemon ? "info" : "warn");
     }
     System.setProperty("org.slf4j.simpleLogger.logFile", "System.err");
     System.setProperty("org.slf4j.simpleLogger.showDateTime", "true");

@@ -98,8 +98,11 @@ public final class CoordinatorClient extends VerticleBase {
     return ws != null;
   }
 
+  /** Which of the configured members to try next. */
+  private int target;
+
   private String redacted() {
-    URI u = config.url();
+    URI u = config.urls().get(target);
     return u.getScheme() + "://" + u.getHost() + ":" + port(u);
   }
 
@@ -114,7 +117,7 @@ public final class CoordinatorClient extends VerticleBase {
     if (stopping) {
       return;
     }
-    URI u = config.url();
+    URI u = config.urls().get(target);
     boolean tls = "wss".equals(u.getScheme()) || "https".equals(u.getScheme());
     String path = u.getPath() == null || u.getPath().isEmpty() || "/".equals(u.getPath()) ? Protocol.CONNECT_PATH : u.getPath();
     WebSocketConnectOptions o = new WebSocketConnectOptions().setHost(u.getHost()).setPort(port(u)).setURI(path).setSsl(tls)
@@ -152,8 +155,12 @@ public final class CoordinatorClient extends VerticleBase {
     if (stopping) {
       return;
     }
-    long delay = backoffMillis;
-    backoffMillis = Math.min(30_000, backoffMillis * 2);
+    target = (target + 1) % config.urls().size();
+    // Try the other members at once; back off only after every one failed.
+    long delay = target != 0 ? 200 : backoffMillis;
+    if (target == 0) {
+      backoffMillis = Math.min(30_000, backoffMillis * 2);
+    }
     vertx.setTimer(delay, id -> connect());
   }
 

@@ -92,10 +92,13 @@ public final class Compliance {
       basis = "newest backup " + backups.get(0).getString("id") + (archiving ? " (no physical backup to replay WAL onto)" : " (no WAL archiving)");
       rpo.put("restorableTo", backups.get(0).getString("finishedAt"));
     } else {
-      basis = "no backup yet";
+      // Nothing restorable: everything written since the host first registered is at risk.
+      Instant registered = state.map(s -> instant(s.getString("registeredAt"))).orElse(null);
+      rpoSeconds = registered == null ? null : Math.max(0, Duration.between(registered, now).toSeconds());
+      basis = registered == null ? "no backup yet" : "no backup yet (host registered at " + registered + ")";
     }
     rpo.put("seconds", rpoSeconds).put("basis", basis).put("targetSeconds", rpoTarget == null ? null : rpoTarget.toSeconds())
-        .put("state", state(rpoSeconds, rpoTarget, rpoTarget != null && backups.isEmpty()));
+        .put("state", state(rpoSeconds, rpoTarget, rpoTarget != null && backups.isEmpty() && rpoSeconds == null));
 
     JsonObject rto = new JsonObject();
     Long rtoSeconds = null;

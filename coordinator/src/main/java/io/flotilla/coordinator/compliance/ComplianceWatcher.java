@@ -75,8 +75,8 @@ public final class ComplianceWatcher extends VerticleBase {
     boolean wasMissed = Compliance.MISSED.equals(before);
     boolean isMissed = Compliance.MISSED.equals(now);
     if (isMissed && !wasMissed) {
-      String msg = what.toUpperCase() + " target missed: " + detail.getValue("seconds") + " s against a target of "
-          + detail.getValue("targetSeconds") + " s (" + detail.getString("basis") + ")";
+      String msg = what.toUpperCase() + " target missed: " + (detail.getValue("seconds") == null ? "unknown" : detail.getValue("seconds") + " s")
+          + " against a target of " + detail.getValue("targetSeconds") + " s (" + detail.getString("basis") + ")";
       LOG.warn("host {}: {}", host, msg);
       events.publish(what + "-missed", host, null, null, msg, detail);
     } else if (wasMissed && (Compliance.MET.equals(now) || Compliance.AT_RISK.equals(now))) {

@@ -15,8 +15,9 @@ import org.slf4j.LoggerFactory;
  * Elects one leader among the members with a lease in a cluster map. The holder renews it every
  * third of the lease; a member whose lease has run out (dead, or cut off from the map) stops acting
  * as leader at once, and any member may take an expired lease. Every new term draws an epoch from
- * a cluster counter: agents reject assignments carrying an older epoch, which fences a deposed
- * leader (Hazelcast locks carry no such token, and both halves of a split can hold one).
+ * a cluster counter (never below the wall clock in milliseconds): agents reject assignments carrying
+ * an older epoch, which fences a deposed leader (Hazelcast locks carry no such token, and both
+ * halves of a split can hold one).
  */
 public final class LeaderElection extends VerticleBase {
   private static final Logger LOG = LoggerFactory.getLogger(LeaderElection.class);
@@ -131,7 +132,13 @@ public final class LeaderElection extends VerticleBase {
         }
         return Future.succeededFuture();
       }
-      return vertx.sharedData().getCounter(EPOCH_COUNTER).compose(c -> c.incrementAndGet()).compose(epoch -> {
+      // The epoch is at least the wall clock in milliseconds, so it also grows across a coordinator rebuilt
+      // from nothing (whose counter starts again at zero) and differs between the two halves of a split.
+      return vertx.sharedData().getCounter(EPOCH_COUNTER).compose(c -> c.get().compose(v -> {
+        long next = Math.max(v + 1, now);
+        return c.compareAndSet(v, next).compose(ok -> ok ? Future.succeededFuture(next)
+            : Future.failedFuture("another member drew an epoch at the same time"));
+      })).compose(epoch -> {
         Term mine = new Term(memberName, epoch, now + lease.toMillis());
         Future<Boolean> won = raw == null ? m.putIfAbsent(KEY, mine.encode()).map(prev -> prev == null)
             : m.replaceIfPresent(KEY, raw, mine.encode());

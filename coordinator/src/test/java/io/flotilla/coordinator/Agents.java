@@ -1,0 +1,65 @@
+package io.flotilla.coordinator;
+
+import io.flotilla.agent.Cli;
+import io.flotilla.agent.Fixtures;
+import io.flotilla.testkit.PostgresCluster;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/** A real agent daemon process (the shipped launcher) connected to a coordinator. */
+public final class Agents implements AutoCloseable {
+  private final Path config;
+  private final Path log;
+  private Process process;
+
+  private Agents(Path config, Path log) {
+    this.config = config;
+    this.log = log;
+  }
+
+  /** Writes an agent config for {@code pg} with a file repository and the coordinator block. */
+  public static Path config(Path dir, PostgresCluster pg, Path repo, String coordinatorUrl, String extraYaml) throws IOException {
+    Path config = Fixtures.config(dir, pg, repo.toUri().toString(), null);
+    Files.writeString(dir.resolve("agent.token"), Members.AGENT + "\n");
+    String yaml = Files.readString(config).replace("  bin: " + pg.bin() + "\n", "  bin: " + pg.bin() + "\n  data-directory: " + pg.dataDir() + "\n");
+    Files.writeString(config, yaml
+        + "coordinator:\n  url: " + coordinatorUrl + "\n  token-file: " + dir.resolve("agent.token") + "\n  heartbeat-seconds: 1\n"
+        + extraYaml);
+    return config;
+  }
+
+  public static Agents start(Path config) throws IOException {
+    Path log = config.resolveSibling("agent.log");
+    Agents a = new Agents(config, log);
+    a.launch();
+    return a;
+  }
+
+  public void launch() throws IOException {
+    ProcessBuilder pb = new ProcessBuilder(List.of(Cli.launcher().toString(), "agent", "--config", config.toString()))
+        .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
+    pb.environment().put("FLOTILLA_JAVA_OPTS", "-Xmx128m -XX:+UseSerialGC");
+    process = pb.start();
+  }
+
+  public String log() throws IOException {
+    return Files.exists(log) ? Files.readString(log) : "";
+  }
+
+  public void kill() throws InterruptedException {
+    if (process != null && process.isAlive()) {
+      process.destroy();
+      if (!process.waitFor(10, TimeUnit.SECONDS)) {
+        process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+      }
+    }
+  }
+
+  @Override
+  public void close() throws InterruptedException {
+    kill();
+  }
+}
