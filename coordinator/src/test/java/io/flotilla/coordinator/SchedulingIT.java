@@ -132,6 +132,20 @@ class SchedulingIT {
     }
     Members.await(Duration.ofSeconds(20), "the API lists the repository's backups",
         () -> members.get(1, "/api/v1/hosts/db1/backups", Members.VIEWER).array().size() == repositoryBackups().size());
+
+    // A Prometheus scrape parses and carries the host's last backup, its size, RPO and compliance state.
+    Members.Response scrape = members.get(0, "/metrics", Members.VIEWER);
+    assertThat(scrape.status()).isEqualTo(200);
+    List<PrometheusParser.Sample> samples = PrometheusParser.parse(scrape.body());
+    PrometheusParser.Sample last = samples.stream().filter(x -> x.name().equals("flotilla_last_backup_success_timestamp_seconds")
+        && "db1".equals(x.labels().get("host")) && "logical".equals(x.labels().get("kind"))).findFirst().orElseThrow();
+    assertThat(Instant.now().getEpochSecond() - last.value()).isBetween(0.0, 60.0);
+    assertThat(samples).anyMatch(x -> x.name().equals("flotilla_last_backup_size_bytes") && x.value() > 0);
+    assertThat(samples).anyMatch(x -> x.name().equals("flotilla_rpo_seconds") && "db1".equals(x.labels().get("host")));
+    assertThat(samples).anyMatch(x -> x.name().equals("flotilla_compliance_state") && "met".equals(x.labels().get("state"))
+        && x.value() == 1.0);
+    assertThat(samples).anyMatch(x -> x.name().equals("flotilla_job_failures_total"));
+    assertThat(members.get(0, "/metrics", null).status()).isEqualTo(401);
   }
 
   @Test
@@ -208,7 +222,7 @@ class SchedulingIT {
     Members.await(Duration.ofSeconds(40), "a fire of the rebuilt coordinator ran", () -> scheduled(0).stream()
         .anyMatch(j -> !j.getBoolean("autonomous", false) && "succeeded".equals(j.getString("state"))
             && Instant.parse(j.getString("fireTime")).isAfter(reconnected)));
-    assertThat(agent.log()).doesNotContain("refused");
+    assertThat(agent.log()).doesNotContain("is older than epoch");
     List<String> inRepo = repositoryBackups();
     JsonArray listed = members.get(0, "/api/v1/hosts/db1/backups", Members.VIEWER).array();
     Set<String> listedIds = new HashSet<>();

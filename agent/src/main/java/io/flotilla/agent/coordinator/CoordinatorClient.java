@@ -141,8 +141,9 @@ public final class CoordinatorClient extends VerticleBase {
       heartbeat();
       vertx.executeBlocking(ledger::unreported, false).onSuccess(list -> list.forEach(this::deliver));
     }).onFailure(t -> {
-      LOG.warn("host {}: cannot reach coordinator {}: {}; retrying in {} s", host, redacted(), oneLine(t), backoffMillis / 1000);
-      reconnectLater();
+      String failed = redacted();
+      long delay = reconnectLater();
+      LOG.warn("host {}: cannot reach coordinator {}: {}; next attempt in {} s", host, failed, oneLine(t), delay / 1000.0);
     });
   }
 
@@ -151,9 +152,9 @@ public final class CoordinatorClient extends VerticleBase {
     return m.lines().findFirst().orElse(m);
   }
 
-  private void reconnectLater() {
+  private long reconnectLater() {
     if (stopping) {
-      return;
+      return 0;
     }
     target = (target + 1) % config.urls().size();
     // Try the other members at once; back off only after every one failed.
@@ -162,6 +163,7 @@ public final class CoordinatorClient extends VerticleBase {
       backoffMillis = Math.min(30_000, backoffMillis * 2);
     }
     vertx.setTimer(delay, id -> connect());
+    return delay;
   }
 
   private Future<Void> send(JsonObject msg) {
