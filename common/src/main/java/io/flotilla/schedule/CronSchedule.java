@@ -105,7 +105,12 @@ public final class CronSchedule {
     } catch (RuntimeException e) {
       throw new FlotillaException(ErrorCode.USAGE, "cron expression '" + text + "' is not valid: " + reason(e), e);
     }
-    return new CronSchedule(text, zone, ExecutionTime.forCron(cron));
+    ExecutionTime execution = ExecutionTime.forCron(cron);
+    // Fields that are each valid can still never meet (February 30th): say so now, not never.
+    if (execution.nextExecution(ZonedDateTime.of(2000, 1, 1, 0, 0, 0, 0, WALL_CLOCK)).isEmpty()) {
+      throw new FlotillaException(ErrorCode.USAGE, "cron expression '" + text + "' never fires (no date matches its day and month fields)");
+    }
+    return new CronSchedule(text, zone, execution);
   }
 
   /** crontab(5) fields; with {@code seconds}, a seconds field first. */

@@ -155,4 +155,46 @@ class ConfigLoaderTest {
     assertThat(config.compression()).isEqualTo(new CompressionConfig("zstd", 3, 0));
     assertThat(config.repositories()).extracting(RepositoryConfig::name).isEqualTo(List.of("r"));
   }
+
+  @Test
+  void shouldLoadRetentionBlock() throws IOException {
+    HostConfig config = load(VALID + """
+        retention:
+          keep-last: 2
+          keep-daily: 7
+          keep-weekly: 4
+          keep-monthly: 12
+          keep-yearly: 3
+          recovery-window-days: 14
+        """);
+
+    assertThat(config.retention()).isEqualTo(new io.flotilla.retention.RetentionPolicy(2, 7, 4, 12, 3, 14));
+  }
+
+  @Test
+  void shouldKeepEverythingWithoutRetentionBlock() throws IOException {
+    assertThat(load(VALID).retention().keepsEverything()).isTrue();
+  }
+
+  @Test
+  void shouldRejectMisspelledRetentionKeyNamingIt() {
+    FlotillaException e = loadFailure(VALID + """
+        retention:
+          keep-dayly: 7
+        """);
+
+    assertThat(e.code()).isEqualTo(ErrorCode.CONFIG);
+    assertThat(e.getMessage()).contains("retention.keep-dayly").contains("unknown key").contains("keep-daily");
+  }
+
+  @Test
+  void shouldRejectNegativeRetentionCount() {
+    FlotillaException e = loadFailure(VALID + """
+        retention:
+          keep-last: -1
+        """);
+
+    assertThat(e.code()).isEqualTo(ErrorCode.CONFIG);
+    assertThat(e.getMessage()).contains("retention.keep-last");
+  }
 }

@@ -205,7 +205,9 @@ class CronScheduleTest {
       "@fortnightly    | unknown macro",
       "a b c d e       | 'a b c d e' is not valid",
       "0 25 * * *      | '0 25 * * *' is not valid",
-      "0 0 * * 8       | is not valid"})
+      "0 0 * * 8       | is not valid",
+      "0 0 30 2 *      | never fires",
+      "0 0 L * *       | is not valid"})
   void shouldRejectMalformedExpressionWithOneLineMessage(String expression, String expected) {
     FlotillaException e = catchThrowableOfType(FlotillaException.class, () -> CronSchedule.parse(expression, ZoneOffset.UTC));
 

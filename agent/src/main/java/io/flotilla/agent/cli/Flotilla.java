@@ -10,7 +10,7 @@ import picocli.CommandLine.Command;
 /** The {@code flotilla} command line. */
 @Command(name = "flotilla", mixinStandardHelpOptions = true, versionProvider = Flotilla.VersionProvider.class,
     description = "Backup and restore of PostgreSQL hosts: logical dumps streamed compressed and encrypted to file or S3 repositories.",
-    subcommands = {BackupCommand.class, ListCommand.class, VerifyCommand.class, RestoreCommand.class, WalPushCommand.class,
+    subcommands = {BackupCommand.class, ListCommand.class, VerifyCommand.class, RestoreCommand.class, ExpireCommand.class, WalPushCommand.class,
         WalFetchCommand.class, AgentDaemonCommand.class, StatusCommand.class, SelfTestCommand.class, CommandLine.HelpCommand.class})
 public final class Flotilla {
   /** Where commands print; replaceable so tests can run the real command line in-process. */

@@ -2,6 +2,7 @@ package io.flotilla.agent.physical;
 
 import io.flotilla.agent.postgres.PgSession;
 import io.flotilla.agent.progress.Progress;
+import io.flotilla.agent.restore.RestoreTracking;
 import io.flotilla.agent.transfer.ObjectTransfers;
 import io.flotilla.codec.CodecChain;
 import io.flotilla.config.HostConfig;
@@ -89,7 +90,16 @@ public final class PhysicalRestore {
     if (t.lsn() != null && !Lsn.isValid(t.lsn())) {
       return Future.failedFuture(new FlotillaException(ErrorCode.USAGE, "--target-lsn must look like 0/3000028, got '" + t.lsn() + "'"));
     }
-    return choose(r.backup(), t).compose(m -> checkVersion(m).compose(v -> checkEmpty(r.pgdata(), m))
+    return choose(r.backup(), t).compose(m -> RestoreTracking.around(repo, m, () -> restore(m, r, began), result -> "PGDATA " + result.pgdata()
+        + " on host " + config.host() + (t.any() ? " recovered to " + describe(t) : "") + (r.start() ? ", " + result.state() : ", not started")));
+  }
+
+  private static String describe(Target t) {
+    return t.time() != null ? "time " + t.time() : t.lsn() != null ? "LSN " + t.lsn() : t.xid() != null ? "xid " + t.xid() : "restore point " + t.name();
+  }
+
+  private Future<Result> restore(Manifest m, Request r, Instant began) {
+    return checkVersion(m).compose(v -> checkEmpty(r.pgdata(), m))
         .compose(v -> unpack(m, r.pgdata()).recover(failure -> vertx.executeBlocking(() -> {
           // The directories were empty before: leave them so, not half restored.
           removeContents(r.pgdata());
@@ -105,7 +115,7 @@ public final class PhysicalRestore {
           return null;
         }, false))
         .compose(v -> r.start() ? start(r) : Future.succeededFuture(new String[] {null, null, "not started"}))
-        .map(reached -> new Result(m.backupId(), r.pgdata(), reached[0], reached[1], reached[2], Duration.between(began, Instant.now()))));
+        .map(reached -> new Result(m.backupId(), r.pgdata(), reached[0], reached[1], reached[2], Duration.between(began, Instant.now())));
   }
 
   /** The backup to start from: the named one, or the newest whose end precedes the target. */

@@ -85,7 +85,7 @@ public final class LogicalRestore {
       return Future.failedFuture(new FlotillaException(ErrorCode.USAGE, "--target-database is longer than PostgreSQL's 63-byte limit"));
     }
     List<TocFilter.TableName> tables = r.tables().stream().map(TocFilter.TableName::parse).toList();
-    return repo.resolve(config.host(), r.backup(), r.before(), r.database()).compose(m -> {
+    return repo.resolve(config.host(), r.backup(), r.before(), r.database()).compose(m -> RestoreTracking.around(repo, m, () -> {
       Future<Integer> globals = r.globals() ? restoreGlobals(m) : Future.succeededFuture(-1);
       return globals.compose(skipped -> {
         if (r.database() == null) {
@@ -94,7 +94,9 @@ public final class LogicalRestore {
         return restoreDatabase(m, r, tables).map(v -> new Result(m.backupId(), r.database(), r.target(), skipped >= 0, Math.max(0, skipped),
             progress.plainBytes(), Duration.between(start, Instant.now())));
       });
-    });
+    }, result -> (result.globalsApplied() ? "globals" : "") + (result.globalsApplied() && result.database() != null ? " and " : "")
+        + (result.database() != null ? "database " + result.database() + " as " + result.target() : "") + " on host " + config.host()
+        + (r.tables().isEmpty() ? "" : " (tables " + String.join(", ", r.tables()) + ")")));
   }
 
   private Future<Void> restoreDatabase(Manifest m, Request r, List<TocFilter.TableName> tables) {
