@@ -19,6 +19,7 @@ import java.time.temporal.ChronoUnit;
  *   welcome    {member, schedules[]}
  *   schedules  {schedules[{policy, schedule, timeZone, kind, databases, all, label, repository, retention}]}
  *   assign     {jobId, epoch, leader, kind, policy, fireTime, databases, all, label, repository, retention}
+ *   ack        {seq, ok}    (to a heartbeat that carried seq, once stored)
  * </pre>
  */
 public final class Protocol {
@@ -32,6 +33,8 @@ public final class Protocol {
   public static final String WELCOME = "welcome";
   public static final String SCHEDULES = "schedules";
   public static final String ASSIGN = "assign";
+  /** Answer to a heartbeat carrying {@code seq}, sent once the coordinator has stored it. */
+  public static final String ACK = "ack";
 
   public static final String ON_DEMAND = "on-demand";
 

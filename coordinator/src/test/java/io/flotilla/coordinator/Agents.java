@@ -31,15 +31,24 @@ public final class Agents implements AutoCloseable {
     return config;
   }
 
+  private boolean asPostgres;
+
   public static Agents start(Path config) throws IOException {
+    return start(config, false);
+  }
+
+  /** With {@code asPostgres}, the daemon runs as the server's OS user (when the tests run as root), as it does beside archive_command. */
+  public static Agents start(Path config, boolean asPostgres) throws IOException {
     Path log = config.resolveSibling("agent.log");
     Agents a = new Agents(config, log);
+    a.asPostgres = asPostgres;
     a.launch();
     return a;
   }
 
   public void launch() throws IOException {
-    ProcessBuilder pb = new ProcessBuilder(List.of(Cli.launcher().toString(), "agent", "--config", config.toString()))
+    List<String> cmd = List.of(Cli.launcher().toString(), "agent", "--config", config.toString());
+    ProcessBuilder pb = new ProcessBuilder(asPostgres ? io.flotilla.testkit.Processes.asPostgres(cmd) : cmd)
         .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
     pb.environment().put("FLOTILLA_JAVA_OPTS", "-Xmx128m -XX:+UseSerialGC");
     process = pb.start();
@@ -51,6 +60,7 @@ public final class Agents implements AutoCloseable {
 
   public void kill() throws InterruptedException {
     if (process != null && process.isAlive()) {
+      // runuser passes SIGTERM on to the daemon it started.
       process.destroy();
       if (!process.waitFor(10, TimeUnit.SECONDS)) {
         process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);

@@ -54,6 +54,16 @@ final class AgentDaemonCommand extends AgentCommand {
           .eventually(r::close)).map(AgentDaemonCommand::result);
       case "physical" -> s.repository(repo, true).compose(r -> new PhysicalBackup(s.vertx, s.config, r, quiet, Duration.ofSeconds(300))
           .run(label).eventually(r::close)).map(AgentDaemonCommand::result);
+      case "expire" -> {
+        JsonObject r = a.getJsonObject("retention", new JsonObject());
+        io.flotilla.retention.RetentionPolicy policy = new io.flotilla.retention.RetentionPolicy(r.getInteger("keep-last", 0),
+            r.getInteger("keep-daily", 0), r.getInteger("keep-weekly", 0), r.getInteger("keep-monthly", 0), r.getInteger("keep-yearly", 0),
+            r.getInteger("recovery-window-days", 0));
+        yield s.repository(repo, false).compose(rp -> new io.flotilla.agent.retention.Expiry(rp).run(s.config.host(), policy, false)
+            .eventually(rp::close)).map(res -> new JsonObject()
+            .put("expired", new JsonArray(res.plan().expired().stream().map(d -> d.backup().backupId()).toList()))
+            .put("kept", res.plan().kept().size()).put("walRemoved", res.walRemoved().size()));
+      }
       default -> Future.failedFuture(new FlotillaException(ErrorCode.USAGE, "this agent cannot run jobs of kind '" + kind + "'"));
     };
   }

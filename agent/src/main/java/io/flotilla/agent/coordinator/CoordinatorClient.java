@@ -200,6 +200,7 @@ public final class CoordinatorClient extends VerticleBase {
     switch (msg.getString("type", "")) {
       case Protocol.WELCOME, Protocol.SCHEDULES -> schedules(msg.getJsonArray("schedules", new JsonArray()));
       case Protocol.ASSIGN -> assign(msg);
+      case Protocol.ACK -> LOG.debug("host {}: heartbeat {} stored", host, msg.getValue("seq"));
       case "error" -> LOG.error("host {}: coordinator refused this agent: {}", host, msg.getString("message"));
       default -> LOG.debug("host {}: ignoring message type {}", host, msg.getString("type"));
     }

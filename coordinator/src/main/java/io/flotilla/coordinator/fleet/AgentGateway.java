@@ -177,6 +177,7 @@ public final class AgentGateway {
     void heartbeat(JsonObject msg) {
       long nowMs = System.currentTimeMillis();
       String now = Instant.ofEpochMilli(nowMs).toString();
+      Object seq = msg.getValue("seq");
       fleet.update(host, s -> {
         s.put("lastSeen", now).put("connected", true).put("member", member).put("connection", id);
         JsonObject hb = msg.copy();
@@ -196,6 +197,11 @@ public final class AgentGateway {
           s.remove("unarchivedSince");
         } else if (!s.containsKey("unarchivedSince")) {
           s.put("unarchivedSince", now);
+        }
+      }).onComplete(ar -> {
+        // Acknowledged once stored in the cluster map, so the agent (and the fleet benchmark) knows it landed.
+        if (seq != null && !ws.isClosed()) {
+          ws.writeTextMessage(new JsonObject().put("type", Protocol.ACK).put("seq", seq).put("ok", ar.succeeded()).encode());
         }
       });
     }
