@@ -36,6 +36,7 @@ class ComplianceIT {
   static Members members;
   static Agents agent;
   static Path agentConfig;
+  static String archiveCommand;
   static HttpServer receiver;
   static final List<JsonObject> received = new CopyOnWriteArrayList<>();
   static final List<String> badSignatures = new CopyOnWriteArrayList<>();
@@ -70,6 +71,7 @@ class ComplianceIT {
     Path conf = base.resolve("agent");
     Files.createDirectories(conf);
     String archive = Cli.launcher() + " wal-push --config " + conf.resolve("agent.yaml") + " %p";
+    archiveCommand = archive;
     pg = PostgresCluster.start("archive_mode = on", "archive_command = '" + archive + "'", "archive_timeout = 1");
     pg.psql("postgres", "CREATE DATABASE app");
     pg.psql("app", "CREATE TABLE events (id serial PRIMARY KEY, what text)");
@@ -155,7 +157,7 @@ class ComplianceIT {
         .anyMatch(e -> "rpo-missed".equals(e.getString("event")) && "db1".equals(e.getString("host"))));
 
     // Archiving resumes: the backlog is archived and the host is compliant again.
-    pg.psql("postgres", "ALTER SYSTEM RESET archive_command");
+    pg.psql("postgres", "ALTER SYSTEM SET archive_command = '" + archiveCommand.replace("'", "''") + "'");
     pg.psql("postgres", "SELECT pg_reload_conf()");
     Members.await(Duration.ofSeconds(90), "RPO met again", () -> {
       pg.psql("app", "INSERT INTO events (what) VALUES ('tick')");
