@@ -231,4 +231,34 @@ class SchedulingIT {
     assertThat(Files.exists(repo.resolve("hosts/db1/backups"))).isTrue();
     assertThat(inRepo).containsAll(listedIds.stream().filter(id -> !id.isEmpty()).toList());
   }
+
+  @Test
+  @Order(4)
+  void shouldApplyThePolicysRetentionAfterEachScheduledBackup() throws Exception {
+    Members.Response put = members.send(0, "PUT", "/api/v1/policies/every10s", Members.ADMIN, """
+        {"hosts": ["db*"], "schedule": "*/10 * * * * *", "kind": "logical", "databases": ["shop"], "label": "daily",
+         "retention": {"keep-last": 2}, "rpo": "1h"}""");
+    assertThat(put.status()).as(put.body()).isEqualTo(200);
+    JsonObject[] expire = new JsonObject[1];
+    Members.await(Duration.ofSeconds(60), "an expire job succeeded", () -> {
+      for (JsonObject j : jobs(0)) {
+        if (j.getString("id").contains(":expire/") && "succeeded".equals(j.getString("state"))) {
+          expire[0] = j;
+          return true;
+        }
+      }
+      return false;
+    });
+    assertThat(expire[0].getJsonArray("expired")).isNotEmpty();
+    List<String> inRepo = repositoryBackups();
+    for (Object gone : expire[0].getJsonArray("expired")) {
+      assertThat(inRepo).doesNotContain((String) gone);
+      assertThat(repo.resolve("hosts/db1/backups/" + gone)).doesNotExist();
+    }
+    // Exactly the two newest backups made before the expire ran are left of everything before it.
+    String startedAt = expire[0].getString("startedAt");
+    long before = inRepo.stream().filter(id -> id.compareTo(startedAt.replace("-", "").replace(":", "").substring(0, 15) + "Z") < 0)
+        .count();
+    assertThat(before).as(inRepo + " before " + startedAt).isEqualTo(2);
+  }
 }

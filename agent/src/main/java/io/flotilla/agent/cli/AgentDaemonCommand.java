@@ -43,11 +43,16 @@ final class AgentDaemonCommand extends AgentCommand {
   }
 
   /** Runs one job the coordinator (or the cached schedule) assigned, in this process. */
-  private static Future<JsonObject> runJob(Session s, JsonObject a) {
+  private static CoordinatorClient.Running runJob(Session s, JsonObject a) {
+    Progress quiet = new Progress(System.err, false, false);
+    return new CoordinatorClient.Running(job(s, a, quiet), () -> new JsonObject().put("plainBytes", quiet.plainBytes())
+        .put("storedBytes", quiet.storedBytes()));
+  }
+
+  private static Future<JsonObject> job(Session s, JsonObject a, Progress quiet) {
     String kind = a.getString("kind", "logical");
     String repo = a.getString("repository");
     String label = a.getString("label", "daily");
-    Progress quiet = new Progress(System.err, false, false);
     return switch (kind) {
       case "logical" -> s.repository(repo, true).compose(r -> new LogicalBackup(s.vertx, s.config, s.pg, r, quiet)
           .run(new LogicalBackup.Request(strings(a.getJsonArray("databases")), a.getBoolean("all", false), label))

@@ -37,8 +37,11 @@ public final class CoordinatorClient extends VerticleBase {
 
   /** Runs one assigned job; the result carries backupId, plainBytes, storedBytes when there is a backup. */
   public interface JobRunner {
-    Future<JsonObject> run(JsonObject assignment);
+    Running run(JsonObject assignment);
   }
+
+  /** A job under way: its outcome, and its progress so far (bytes read and stored) on demand. */
+  public record Running(Future<JsonObject> result, java.util.function.Supplier<JsonObject> progress) {}
 
   private final String host;
   private final AgentCoordinatorConfig config;
@@ -276,12 +279,17 @@ public final class CoordinatorClient extends VerticleBase {
         ? " (from the cached schedule; no coordinator reachable)" : "");
     send(report(a, "running").put("startedAt", started.toString()));
     Future<JsonObject> work;
+    long ticker = -1;
     try {
-      work = runner.run(a);
+      Running r = runner.run(a);
+      work = r.result();
+      // Progress to the coordinator every 5 s while the job runs.
+      ticker = vertx.setPeriodic(5000, id -> send(report(a, "running").put("startedAt", started.toString()).mergeIn(r.progress().get())));
     } catch (RuntimeException e) {
       work = Future.failedFuture(e);
     }
-    work.map(result -> report(a, "succeeded").mergeIn(result))
+    long progressTimer = ticker;
+    work.onComplete(x -> vertx.cancelTimer(progressTimer)).map(result -> report(a, "succeeded").mergeIn(result))
         .recover(t -> Future.succeededFuture(report(a, "failed").put("error", FlotillaException.of(t).getMessage())))
         .compose(r -> {
           Instant finished = Instant.now();

@@ -61,7 +61,7 @@ public final class Jobs {
       String next = report.getString("state");
       boolean finished = SUCCEEDED.equals(old) || FAILED.equals(old);
       for (String k : List.of("host", "kind", "policy", "fireTime", "backupId", "error", "plainBytes", "storedBytes", "seconds",
-          "startedAt", "finishedAt", "autonomous", "epoch")) {
+          "startedAt", "finishedAt", "autonomous", "epoch", "duplicate", "expired", "kept", "walRemoved")) {
         if (report.containsKey(k) && report.getValue(k) != null && !(finished && !isFinal(next))) {
           job.put(k, report.getValue(k));
         }
