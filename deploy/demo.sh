@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Flotilla demo: back up a database into a local repository, list, verify, restore it into a copy
-# and check that the copy holds exactly the same data.
+# and check that the copy holds exactly the same data; then start a coordinator member and the agent
+# daemon, ask the coordinator's API for a backup and show the host's state and compliance.
 #
 # Everything happens in a throwaway PostgreSQL cluster and a temporary directory, both removed on
 # exit (success, failure or Ctrl-C). Needs PostgreSQL server binaries (pg_config --bindir or
@@ -28,6 +29,8 @@ tmp=""
 cleanup() {
   local rc=$?
   set +e
+  [[ -n "${agent_pid:-}" ]] && kill "$agent_pid" 2>/dev/null && wait "$agent_pid" 2>/dev/null
+  [[ -n "${coord_pid:-}" ]] && kill "$coord_pid" 2>/dev/null && wait "$coord_pid" 2>/dev/null
   pg_cluster_stop
   [[ -n "$tmp" && -d "$tmp" ]] && rm -rf "$tmp"
   exit "$rc"
@@ -37,7 +40,8 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 # --- build the agent if needed -----------------------------------------------------------------
-if [[ ! -f "$repo_root/agent/target/flotilla-agent.jar" || ! -d "$repo_root/agent/target/lib" ]]; then
+if [[ ! -f "$repo_root/agent/target/flotilla-agent.jar" || ! -d "$repo_root/agent/target/lib" \
+      || ! -f "$repo_root/coordinator/target/flotilla-coordinator.jar" ]]; then
   heading "building flotilla (mvn -B -q package -DskipTests)"
   (cd "$repo_root" && mvn -B -q package -DskipTests)
 fi
@@ -160,3 +164,57 @@ else
   echo "MISMATCH: the restored copy differs from the original (diff above)" >&2
   exit 1
 fi
+
+# --- the coordinator: one member, the agent daemon connected, a backup through the API ----------
+heading "starting a coordinator member and the agent daemon"
+api_port="$(pg_free_port)"
+hz_port="$(pg_free_port)"
+echo "demo-viewer-$RANDOM$RANDOM" >"$tmp/viewer.token"
+echo "demo-operator-$RANDOM$RANDOM" >"$tmp/operator.token"
+echo "demo-agent-$RANDOM$RANDOM" >"$tmp/agent.token"
+cat >"$tmp/coordinator.yaml" <<YAML
+cluster: {member-name: demo-1, host: 127.0.0.1, port: $hz_port, members: ["127.0.0.1:$hz_port"], lease: 5s}
+api: {host: 127.0.0.1, port: $api_port}
+tokens:
+  - {name: viewer, role: viewer, token-file: $tmp/viewer.token}
+  - {name: operator, role: operator, token-file: $tmp/operator.token}
+  - {name: agents, role: agent, token-file: $tmp/agent.token}
+repositories:
+  - {name: primary, url: "file://$tmp/repo"}
+policies:
+  - {name: nightly, hosts: ["demo"], schedule: "30 2 * * *", time-zone: Europe/Berlin, kind: logical, all: true, rpo: 26h}
+YAML
+cat >>"$config" <<YAML
+coordinator:
+  url: ws://127.0.0.1:$api_port
+  token-file: $tmp/agent.token
+  heartbeat-seconds: 2
+YAML
+"$here/bin/flotilla-coordinator" --config "$tmp/coordinator.yaml" >"$tmp/coordinator.log" 2>&1 &
+coord_pid=$!
+api() { curl -fsS -H "Authorization: Bearer $(cat "$tmp/$1.token")" "${@:3}" "http://127.0.0.1:$api_port$2"; }
+for _ in $(seq 1 120); do curl -fsS "http://127.0.0.1:$api_port/health" >/dev/null 2>&1 && break; sleep 0.5; done
+"$flotilla" agent --config "$config" >"$tmp/agent.log" 2>&1 &
+agent_pid=$!
+for _ in $(seq 1 120); do api viewer /api/v1/hosts/demo 2>/dev/null | grep -q '"connected":true' && break; sleep 0.5; done
+echo "member up on 127.0.0.1:$api_port; agent connected"
+
+heading "POST /api/v1/hosts/demo/backups (operator token)"
+job="$(api operator /api/v1/hosts/demo/backups -X POST -H 'Content-Type: application/json' -d '{"databases": ["'"$db"'"]}')"
+echo "$job"
+job_id="$(sed -n 's/.*"jobId":"\([^"]*\)".*/\1/p' <<<"$job")"
+state=""
+for _ in $(seq 1 120); do
+  state="$(api viewer "/api/v1/jobs/$job_id" | sed -n 's/.*"state":"\([a-z-]*\)".*/\1/p')"
+  [[ "$state" == succeeded || "$state" == failed ]] && break
+  sleep 0.5
+done
+echo "job $job_id: $state"
+[[ "$state" == succeeded ]] || { echo "the coordinator's backup did not succeed; see $tmp/agent.log" >&2; exit 1; }
+
+heading "GET /api/v1/compliance"
+api viewer /api/v1/compliance
+echo
+heading "GET /metrics (excerpt)"
+api viewer /metrics | grep -E '^flotilla_(last_backup_success|rpo_seconds|compliance_state\{.*met)' || true
+

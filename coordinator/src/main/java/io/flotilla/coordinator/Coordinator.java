@@ -14,7 +14,6 @@ import io.flotilla.coordinator.jobs.Jobs;
 import io.flotilla.coordinator.leader.LeaderElection;
 import io.flotilla.coordinator.policy.Policies;
 import io.flotilla.coordinator.schedule.Scheduler;
-import io.flotilla.protocol.Protocol;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
@@ -124,7 +123,7 @@ public final class Coordinator {
         String id = job.getString("id");
         String expireId = host + "/" + p.name() + ":expire/" + id.substring(id.lastIndexOf('/') + 1);
         leader.current().compose(term -> term == null ? Future.succeededFuture() : jobs.create(Scheduler.assignment(host, p, expireId,
-            term.epoch()).put("kind", "expire").put("fireTime", job.getString("fireTime"))).compose(created -> created.isNew()
+            term.epoch()).put("leader", term.member()).put("kind", "expire").put("fireTime", job.getString("fireTime"))).compose(created -> created.isNew()
             ? scheduler.dispatch(created.job()) : Future.succeededFuture()));
       });
     }
@@ -181,9 +180,5 @@ public final class Coordinator {
     LOG.warn("member {}: crashing (tests)", leader.memberName());
     cluster.getHazelcastInstance().getLifecycleService().terminate();
     return vertx.close().otherwiseEmpty().timeout(10, TimeUnit.SECONDS).otherwiseEmpty().mapEmpty();
-  }
-
-  static String jobIdFor(String host, String policy, Instant fire) {
-    return Protocol.jobId(host, policy, fire);
   }
 }

@@ -67,6 +67,10 @@ public final class ApiServer extends VerticleBase {
 
   @Override
   public Future<?> start() {
+    return vertx.executeBlocking(ApiServer::openApi, false).compose(doc -> listen());
+  }
+
+  private Future<?> listen() {
     Router r = Router.router(vertx);
     r.get("/health").handler(this::health);
     r.route().handler(this::authenticate);
@@ -316,7 +320,7 @@ public final class ApiServer extends VerticleBase {
       if (term == null || term.expiresAt() < System.currentTimeMillis()) {
         return Future.failedFuture(new FlotillaException(ErrorCode.UNAVAILABLE, "no leader elected right now; retry in a few seconds"));
       }
-      job.put("epoch", term.epoch());
+      job.put("epoch", term.epoch()).put("leader", term.member());
       return s.jobs().create(job);
     }).compose(created -> {
       LOG.info("host {} job {}: on-demand backup requested by token '{}'", host, jobId, t.name());

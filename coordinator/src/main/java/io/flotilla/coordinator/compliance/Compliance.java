@@ -26,7 +26,8 @@ import java.util.TreeSet;
  *       report. Without archiving: the time since the newest backup ended.</li>
  *   <li>RTO: the newest measured restore of the host, scaled by the size of its newest backup of the
  *       same kind over the size restored; "unknown" until a restore has been measured.</li>
- *   <li>State per target: met, at-risk (above 80% of it), missed; no-target without one.</li>
+ *   <li>State per target: met, at-risk (above 80% of it), missed, unknown (a target but nothing
+ *       measured yet); no-target without one. The host's state is the worse of the two.</li>
  * </ul>
  */
 public final class Compliance {
@@ -129,7 +130,7 @@ public final class Compliance {
       return MISSED;
     }
     if (target == null) {
-      return seconds == null ? UNKNOWN : NO_TARGET;
+      return NO_TARGET;
     }
     if (seconds == null) {
       return UNKNOWN;

@@ -16,6 +16,8 @@ import java.util.concurrent.TimeUnit;
  */
 public final class Jobs {
   private static final String MAP = "flotilla.jobs";
+  /** Ids of jobs not finished yet (pending, accepted, running) → host: what the reconcile looks at. */
+  private static final String OPEN = "flotilla.jobs.open";
   private static final long TTL = TimeUnit.DAYS.toMillis(30);
 
   public static final String PENDING = "pending";
@@ -38,8 +40,9 @@ public final class Jobs {
   public Future<Created> create(JsonObject job) {
     long now = System.currentTimeMillis();
     job.put("state", PENDING).put("createdAt", java.time.Instant.ofEpochMilli(now).toString()).put("updatedAt", now);
-    return map().compose(m -> m.putIfAbsent(job.getString("id"), job.encode(), TTL))
-        .map(prev -> prev == null ? new Created(job, true) : new Created(new JsonObject(prev), false));
+    return map().compose(m -> m.putIfAbsent(job.getString("id"), job.encode(), TTL)).compose(prev -> prev != null
+        ? Future.succeededFuture(new Created(new JsonObject(prev), false))
+        : open().compose(o -> o.put(job.getString("id"), job.getString("host"), TTL)).map(new Created(job, true)));
   }
 
   public record Created(JsonObject job, boolean isNew) {}
@@ -59,6 +62,12 @@ public final class Jobs {
           : new JsonObject(prev);
       String old = job.getString("state", PENDING);
       String next = report.getString("state");
+      if (REFUSED.equals(next)) {
+        // A refusal is about the sender (an older leader's epoch), not the job: it stays open for the
+        // current leader to send again.
+        job.put("lastRefusal", report.getString("error")).put("updatedAt", System.currentTimeMillis());
+        return m.put(id, job.encode(), TTL).map(v -> job.copy().put(CHANGED, false));
+      }
       boolean finished = SUCCEEDED.equals(old) || FAILED.equals(old);
       for (String k : List.of("host", "kind", "policy", "fireTime", "backupId", "error", "plainBytes", "storedBytes", "seconds",
           "startedAt", "finishedAt", "autonomous", "epoch", "duplicate", "expired", "kept", "walRemoved")) {
@@ -71,7 +80,9 @@ public final class Jobs {
       }
       job.put("updatedAt", System.currentTimeMillis());
       boolean changed = !old.equals(job.getString("state")) || prev == null;
-      return m.put(id, job.encode(), TTL).map(v -> job.copy().put(CHANGED, changed));
+      Future<Void> openSet = isFinal(job.getString("state"))
+          ? open().compose(o -> o.remove(id)).mapEmpty() : Future.succeededFuture();
+      return m.put(id, job.encode(), TTL).compose(v -> openSet).map(v -> job.copy().put(CHANGED, changed));
     }));
   }
 
@@ -92,6 +103,24 @@ public final class Jobs {
       out.sort(Comparator.comparing((JsonObject j) -> j.getString("createdAt", "")).reversed());
       return out.size() > limit ? out.subList(0, limit) : out;
     });
+  }
+
+  /** Jobs not finished yet, oldest first. */
+  public Future<List<JsonObject>> open(int limit) {
+    return open().compose(AsyncMap::keys).compose(ids -> {
+      List<Future<JsonObject>> reads = new ArrayList<>();
+      ids.stream().limit(limit).forEach(id -> reads.add(get(id)));
+      return Future.join(reads).map(cf -> {
+        List<JsonObject> out = new ArrayList<>();
+        reads.stream().filter(f -> f.succeeded() && f.result() != null).forEach(f -> out.add(f.result()));
+        out.sort(Comparator.comparing((JsonObject j) -> j.getString("createdAt", "")));
+        return out;
+      });
+    });
+  }
+
+  private Future<AsyncMap<String, String>> open() {
+    return vertx.sharedData().getAsyncMap(OPEN);
   }
 
   private Future<AsyncMap<String, String>> map() {

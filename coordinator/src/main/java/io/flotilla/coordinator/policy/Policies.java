@@ -92,8 +92,11 @@ public final class Policies {
     return p.hosts().stream().anyMatch(g -> glob(g, host));
   }
 
+  private static final Map<String, java.nio.file.PathMatcher> MATCHERS = new java.util.concurrent.ConcurrentHashMap<>();
+
+  /** Shell-style glob match of a host name ({@code db-*}, {@code db-?1}, {@code db-{eu,us}-*}). */
   public static boolean glob(String glob, String name) {
-    return FileSystems.getDefault().getPathMatcher("glob:" + glob).matches(Path.of(name));
+    return MATCHERS.computeIfAbsent(glob, g -> FileSystems.getDefault().getPathMatcher("glob:" + g)).matches(Path.of(name));
   }
 
   /** Validates and stores {@code json} as policy {@code name}; a 400 names the bad key. */

@@ -135,7 +135,9 @@ public final class Scheduler extends VerticleBase {
 
   /** Sends an assignment; an agent that is not connected gets it from the reconcile when it returns. */
   public Future<Void> dispatch(JsonObject job) {
-    JsonObject msg = job.copy().put("type", Protocol.ASSIGN).put("jobId", job.getString("id")).put("leader", leader.memberName());
+    // The term the epoch belongs to: this member's when it leads, the leader's when another member relays (on-demand).
+    JsonObject msg = job.copy().put("type", Protocol.ASSIGN).put("jobId", job.getString("id"))
+        .put("leader", job.getString("leader", leader.memberName()));
     msg.remove("id");
     msg.remove("state");
     return gateway.send(job.getString("host"), msg).recover(t -> {
@@ -162,12 +164,19 @@ public final class Scheduler extends VerticleBase {
       return Future.succeededFuture();
     }
     lastReconcile = now;
-    return jobs.list(null, Jobs.PENDING, 10_000).compose(pending -> {
+    return jobs.open(100_000).compose(open -> {
       List<Future<?>> sends = new java.util.ArrayList<>();
-      for (JsonObject job : pending) {
+      for (JsonObject job : open) {
         Optional<JsonObject> h = fleet.host(job.getString("host"));
-        if (h.isPresent() && h.get().getBoolean("connected", false) && now - job.getLong("updatedAt", 0L) > 3000) {
-          sends.add(dispatch(job.put("epoch", epoch)));
+        if (h.isEmpty() || !h.get().getBoolean("connected", false)) {
+          continue; // the agent gets it when it is back (or has run it from its cached schedule)
+        }
+        long quiet = now - job.getLong("updatedAt", 0L);
+        String state = job.getString("state");
+        // Pending: not delivered yet. Accepted/running without news for a minute: the agent may have
+        // restarted and lost it; it answers "running" if it still has it, or its ledger's result.
+        if ((Jobs.PENDING.equals(state) && quiet > 3000) || ((Jobs.ACCEPTED.equals(state) || Jobs.RUNNING.equals(state)) && quiet > 60_000)) {
+          sends.add(dispatch(job.put("epoch", epoch).put("leader", leader.memberName())));
         }
       }
       return Future.join(sends).mapEmpty();
