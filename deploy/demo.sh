@@ -196,7 +196,13 @@ api() { curl -fsS -H "Authorization: Bearer $(cat "$tmp/$1.token")" "${@:3}" "ht
 for _ in $(seq 1 120); do curl -fsS "http://127.0.0.1:$api_port/health" >/dev/null 2>&1 && break; sleep 0.5; done
 "$flotilla" agent --config "$config" >"$tmp/agent.log" 2>&1 &
 agent_pid=$!
-for _ in $(seq 1 120); do api viewer /api/v1/hosts/demo 2>/dev/null | grep -q '"connected":true' && break; sleep 0.5; done
+connected=""
+for _ in $(seq 1 120); do api viewer /api/v1/hosts/demo 2>/dev/null | grep -q '"connected":true' && connected=1 && break; sleep 0.5; done
+if [[ -z "$connected" ]]; then
+  echo "the agent did not connect to the coordinator:" >&2
+  tail -n 5 "$tmp/agent.log" "$tmp/coordinator.log" >&2
+  exit 1
+fi
 echo "member up on 127.0.0.1:$api_port; agent connected"
 
 heading "POST /api/v1/hosts/demo/backups (operator token)"
@@ -210,7 +216,7 @@ for _ in $(seq 1 120); do
   sleep 0.5
 done
 echo "job $job_id: $state"
-[[ "$state" == succeeded ]] || { echo "the coordinator's backup did not succeed; see $tmp/agent.log" >&2; exit 1; }
+[[ "$state" == succeeded ]] || { echo "the coordinator's backup did not succeed:" >&2; tail -n 5 "$tmp/agent.log" >&2; exit 1; }
 
 heading "GET /api/v1/compliance"
 api viewer /api/v1/compliance

@@ -89,19 +89,34 @@ final class AgentDaemonCommand extends AgentCommand {
   @Override
   int execute(Session s) {
     Promise<Void> stopped = Promise.promise();
-    Runtime.getRuntime().addShutdownHook(new Thread(() -> s.context.runOnContext(v -> stopped.tryComplete())));
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      try {
+        s.context.runOnContext(v -> stopped.tryComplete());
+      } catch (java.util.concurrent.RejectedExecutionException e) {
+        // already stopped (a start-up failure closed Vert.x first)
+      }
+    }));
+    // Without PGDATA there is no WAL to watch: with a coordinator the daemon still runs its jobs.
+    boolean walService = s.config.postgres().dataDirectory() != null || s.config.coordinator() == null;
     s.await(() -> s.repository(null, true).compose((Repository r) -> {
-      WalArchiver archiver = new WalArchiver(s.config, new WalArchive(s.vertx, s.config, r), parallel);
-      return s.vertx.deployVerticle(archiver)
-          .compose(id -> writePid(s).map(id))
-          .compose(id -> s.config.coordinator() == null ? Future.succeededFuture(id) : s.vertx.deployVerticle(new CoordinatorClient(
+      java.util.List<String> deployed = new java.util.ArrayList<>();
+      Future<Void> started = walService
+          ? s.vertx.deployVerticle(new WalArchiver(s.config, new WalArchive(s.vertx, s.config, r), parallel)).map(id -> {
+            deployed.add(id);
+            return (Void) null;
+          }).compose(v -> writePid(s))
+          : Future.succeededFuture();
+      return started
+          .compose(v -> s.config.coordinator() == null ? Future.succeededFuture() : s.vertx.deployVerticle(new CoordinatorClient(
               s.config.host(), s.config.spoolDirectory(), s.config.coordinator(), io.flotilla.agent.Version.get(), a -> runJob(s, a),
-              new HostProbe(s.config, s.pg))).map(id))
-          .compose(id -> {
-            err().println("flotilla agent: host " + s.config.host() + ": WAL service running" + (s.config.coordinator() == null ? ""
-                : ", coordinator " + s.config.coordinator().url().getHost() + ":" + s.config.coordinator().url().getPort()) + " (Ctrl-C to stop)");
-            return stopped.future().compose(v -> s.vertx.undeploy(id)).eventually(() -> s.vertx.executeBlocking(() ->
-                java.nio.file.Files.deleteIfExists(pidFile(s)), false));
+              new HostProbe(s.config, s.pg))).map(id -> deployed.add(id)))
+          .compose(v -> {
+            err().println("flotilla agent: host " + s.config.host() + ": "
+                + (walService ? "WAL service running" : "WAL service off (postgres.data-directory not set)")
+                + (s.config.coordinator() == null ? "" : ", coordinator " + s.config.coordinator().url().getHost() + ":"
+                    + s.config.coordinator().url().getPort()) + " (Ctrl-C to stop)");
+            return stopped.future().compose(x -> Future.join(deployed.stream().map(id -> s.vertx.undeploy(id)).toList()))
+                .eventually(() -> s.vertx.executeBlocking(() -> java.nio.file.Files.deleteIfExists(pidFile(s)), false));
           })
           .eventually(r::close);
     }).map((Void) null).recover(Future::failedFuture));
