@@ -187,7 +187,8 @@ public final class ConfigLoader {
   }
 
   static RepositoryConfig repository(ConfigNode r, Path baseDir) {
-    r.onlyKeys(Set.of("name", "url", "endpoint", "region", "path-style"));
+    r.onlyKeys(Set.of("name", "url", "endpoint", "region", "path-style", "password-file", "ssh-key-file", "ssh-known-hosts-file",
+        "spool-directory", "bandwidth-limit"));
     String name = r.requiredString("name");
     if (!name.matches("[A-Za-z0-9][A-Za-z0-9._-]*")) {
       throw r.error("name", "must be letters, digits, '.', '_' or '-', got '" + name + "'");
@@ -208,8 +209,10 @@ public final class ConfigLoader {
       if (url.getHost() == null || url.getHost().isEmpty()) {
         throw r.error("url", "an s3:// URL needs a bucket, like s3://bucket/prefix");
       }
+    } else if ("rsync".equals(scheme) || "ssh".equals(scheme)) {
+      checkRsyncUrl(r, url, rawUrl);
     } else {
-      throw r.error("url", "scheme must be file:// or s3://, got '" + rawUrl + "'");
+      throw r.error("url", "scheme must be file://, s3://, rsync:// or ssh://, got '" + rawUrl + "'");
     }
     URI endpoint = null;
     if (r.has("endpoint")) {
@@ -227,7 +230,62 @@ public final class ConfigLoader {
     }
     String region = r.string("region", "us-east-1");
     boolean pathStyle = r.bool("path-style", endpoint != null);
-    return new RepositoryConfig(name, url, endpoint, region, pathStyle);
+    boolean rsync = "rsync".equals(scheme) || "ssh".equals(scheme);
+    for (String key : List.of("password-file", "ssh-key-file", "ssh-known-hosts-file", "spool-directory", "bandwidth-limit")) {
+      if (r.has(key) && !rsync) {
+        throw r.error(key, "only applies to rsync:// and ssh:// repositories");
+      }
+    }
+    if (r.has("password-file") && !"rsync".equals(scheme)) {
+      throw r.error("password-file", "only applies to rsync:// repositories (ssh:// uses keys: ssh-key-file)");
+    }
+    for (String key : List.of("ssh-key-file", "ssh-known-hosts-file")) {
+      if (r.has(key) && !"ssh".equals(scheme)) {
+        throw r.error(key, "only applies to ssh:// repositories");
+      }
+    }
+    RepositoryConfig.RsyncOptions options = new RepositoryConfig.RsyncOptions(optionalPath(r, "password-file", baseDir),
+        optionalPath(r, "ssh-key-file", baseDir), optionalPath(r, "ssh-known-hosts-file", baseDir), optionalPath(r, "spool-directory", baseDir),
+        r.integer("bandwidth-limit", 0, 0, 10_000_000));
+    return new RepositoryConfig(name, url, endpoint, region, pathStyle, options);
+  }
+
+  private static Path optionalPath(ConfigNode r, String key, Path baseDir) {
+    String value = r.string(key, null);
+    if (value == null) {
+      return null;
+    }
+    if (value.isBlank()) {
+      throw r.error(key, "must be a path, got an empty value");
+    }
+    return resolve(baseDir, value);
+  }
+
+  /** rsync://[user@]host[:port]/module[/path] or ssh://[user@]host[:port]/path; never a password. */
+  private static void checkRsyncUrl(ConfigNode r, URI url, String rawUrl) {
+    String scheme = url.getScheme();
+    String example = "rsync".equals(scheme) ? "rsync://backup@peer.example:873/module/flotilla" : "ssh://backup@peer.example:22/srv/flotilla";
+    if (url.getHost() == null || url.getHost().isEmpty()) {
+      throw r.error("url", "a " + scheme + ":// URL needs a host, like " + example + ", got '" + rawUrl + "'");
+    }
+    if (url.getRawUserInfo() != null && url.getRawUserInfo().contains(":")) {
+      throw r.error("url", "must not hold a password (use " + ("rsync".equals(scheme) ? "password-file or RSYNC_PASSWORD" : "ssh keys: ssh-key-file")
+          + ")");
+    }
+    if (url.getQuery() != null || url.getFragment() != null) {
+      throw r.error("url", "a " + scheme + ":// URL takes no query or fragment, like " + example + ", got '" + rawUrl + "'");
+    }
+    String path = url.getPath() == null ? "" : url.getPath();
+    String trimmed = path.replaceAll("^/+|/+$", "");
+    if (trimmed.isEmpty()) {
+      throw r.error("url", "rsync".equals(scheme) ? "an rsync:// URL needs a module, like " + example + ", got '" + rawUrl + "'"
+          : "an ssh:// URL needs a directory other than /, like " + example + ", got '" + rawUrl + "'");
+    }
+    for (String segment : trimmed.split("/+")) {
+      if (segment.equals("..") || segment.equals(".")) {
+        throw r.error("url", "must not contain '.' or '..' segments, got '" + rawUrl + "'");
+      }
+    }
   }
 
   static Path resolve(Path baseDir, String value) {

@@ -10,6 +10,7 @@ import io.flotilla.error.FlotillaException;
 import io.flotilla.manifest.Manifest;
 import io.flotilla.manifest.Manifests;
 import io.flotilla.repo.impl.FileStorage;
+import io.flotilla.repo.impl.RsyncStorage;
 import io.flotilla.repo.impl.S3Storage;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
@@ -59,6 +60,7 @@ public final class Repository {
     return switch (config.scheme()) {
       case "file" -> new FileStorage(vertx, Path.of(config.url().getPath()));
       case "s3" -> new S3Storage(context, config);
+      case "rsync", "ssh" -> new RsyncStorage(vertx, context, config);
       default -> throw new FlotillaException(ErrorCode.CONFIG, "repository " + config.name() + ": unsupported scheme " + config.scheme());
     };
   }

@@ -84,6 +84,31 @@ class ConfigLoaderTest {
     assertThat(config.encryption().passphraseFile()).isEqualTo(dir.toAbsolutePath().resolve("secrets/passphrase"));
   }
 
+  @Test
+  void shouldLoadRsyncDaemonAndSshRepositoriesWithTheirKeys() throws IOException {
+    String repositories = """
+          - name: peer
+            url: rsync://backup@peer.example:8873/flotilla/eu/db
+            password-file: rsync.password
+            spool-directory: /var/spool/flotilla
+            bandwidth-limit: 4096
+          - name: far
+            url: ssh://backup@far.example:2222/srv/flotilla
+            ssh-key-file: /etc/flotilla/id_ed25519
+            ssh-known-hosts-file: /etc/flotilla/known_hosts
+        """;
+    String yaml = VALID.replace("  - name: primary\n    url: file:///var/lib/flotilla/repo\n", repositories);
+    assertThat(yaml).as("test setup").isNotEqualTo(VALID);
+
+    HostConfig config = load(yaml);
+
+    assertThat(config.repositories()).containsExactly(
+        new RepositoryConfig("peer", URI.create("rsync://backup@peer.example:8873/flotilla/eu/db"), null, "us-east-1", false,
+            new RepositoryConfig.RsyncOptions(dir.resolve("rsync.password"), null, null, Path.of("/var/spool/flotilla"), 4096)),
+        new RepositoryConfig("far", URI.create("ssh://backup@far.example:2222/srv/flotilla"), null, "us-east-1", false,
+            new RepositoryConfig.RsyncOptions(null, Path.of("/etc/flotilla/id_ed25519"), Path.of("/etc/flotilla/known_hosts"), null, 0)));
+  }
+
   @ParameterizedTest(name = "{0}")
   @CsvSource(delimiter = '|', textBlock = """
       unknown top-level key     | 'compression:'                        | 'compresion:'                          | compresion
@@ -98,6 +123,14 @@ class ConfigLoaderTest {
       unknown algorithm         | 'algorithm: zstd'                     | 'algorithm: lz4'                       | compression.algorithm
       not a postgres url        | 'url: postgresql://'                  | 'url: mysql://'                        | postgres.url
       unknown cipher            | 'passphrase-file:'                    | 'cipher: des\n  passphrase-file:'      | encryption.cipher
+      rsync url without module  | 'file:///var/lib/flotilla/repo'       | 'rsync://backup.example'               | repositories[0].url
+      rsync url with password   | 'file:///var/lib/flotilla/repo'       | 'rsync://u:secret@backup.example/m/p'  | repositories[0].url
+      ssh url without host      | 'file:///var/lib/flotilla/repo'       | 'ssh:///srv/flotilla'                  | repositories[0].url
+      ssh url at the root       | 'file:///var/lib/flotilla/repo'       | 'ssh://u@backup.example/'              | repositories[0].url
+      rsync url escaping        | 'file:///var/lib/flotilla/repo'       | 'rsync://backup.example/m/../etc'      | repositories[0].url
+      password file for file    | '    url: file:///var/lib/flotilla/repo' | '    url: file:///var/lib/flotilla/repo\n    password-file: /x' | repositories[0].password-file
+      ssh key for rsync daemon  | '    url: file:///var/lib/flotilla/repo' | '    url: rsync://h/m\n    ssh-key-file: /x' | repositories[0].ssh-key-file
+      negative bandwidth limit  | '    url: file:///var/lib/flotilla/repo' | '    url: rsync://h/m\n    bandwidth-limit: -1' | repositories[0].bandwidth-limit
       """)
   void shouldRejectBadConfigNamingTheKey(String what, String replaced, String replacement, String key) {
     String yaml = VALID.replace(replaced, replacement.replace("\\n", "\n"));
