@@ -100,7 +100,8 @@ public final class RsyncStorage implements Storage {
     String user = url.getUserInfo();
     String host = url.getHost();
     String path = url.getPath() == null ? "" : url.getPath().replaceAll("^/+|/+$", "");
-    this.spool = options.spoolDirectory() != null ? options.spoolDirectory() : Path.of(System.getProperty("java.io.tmpdir"), "flotilla-spool");
+    // Per user by default: the spool is private, and root and postgres may both run the agent.
+    this.spool = options.spoolDirectory() != null ? options.spoolDirectory() : Path.of(System.getProperty("java.io.tmpdir"), "flotilla-spool-" + System.getProperty("user.name"));
     List<String> args = new ArrayList<>(List.of("--no-human-readable", "--timeout=" + IO_TIMEOUT_SECONDS));
     if (options.bandwidthLimit() > 0) {
       args.add("--bwlimit=" + options.bandwidthLimit());
