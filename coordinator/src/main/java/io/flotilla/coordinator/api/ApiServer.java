@@ -95,7 +95,20 @@ public final class ApiServer extends VerticleBase {
             .put("leaseExpiresAt", Instant.ofEpochMilli(term.expiresAt()).toString())))));
     // Thousands of hosts make a list of megabytes: built and encoded on a worker, not on the event loop
     // that also carries this member's agent sockets (it delayed their heartbeat acks by as long).
-    r.get("/api/v1/hosts").handler(ctx -> viewer(ctx, () -> vertx.executeBlocking(() -> hosts().toBuffer(), false)));
+    // While someone reads it, the list is rebuilt every second in the background and requests get the
+    // newest copy (at most a second old; heartbeats arrive every ten), so a request never waits for it.
+    r.get("/api/v1/hosts").handler(ctx -> viewer(ctx, () -> {
+      hostsWanted = System.currentTimeMillis();
+      Buffer cached = hostsList;
+      return cached != null ? Future.succeededFuture(cached) : rebuildHosts();
+    }));
+    vertx.setPeriodic(1000, id -> {
+      if (System.currentTimeMillis() - hostsWanted < 30_000) {
+        rebuildHosts();
+      } else {
+        hostsList = null;
+      }
+    });
     r.get("/api/v1/hosts/:host").handler(ctx -> viewer(ctx, () -> Future.succeededFuture(host(ctx.pathParam("host")))));
     r.get("/api/v1/hosts/:host/backups").handler(ctx -> viewer(ctx, () -> {
       host(ctx.pathParam("host"));
@@ -250,6 +263,21 @@ public final class ApiServer extends VerticleBase {
     } catch (NumberFormatException e) {
       throw new FlotillaException(ErrorCode.USAGE, "limit must be a number, got '" + s + "'");
     }
+  }
+
+  private volatile Buffer hostsList;
+  private volatile long hostsWanted;
+  private Future<Buffer> building;
+
+  private Future<Buffer> rebuildHosts() {
+    if (building == null) {
+      building = vertx.executeBlocking(() -> hosts().toBuffer(), false).onSuccess(b -> hostsList = b)
+          .eventually(() -> {
+            building = null;
+            return Future.succeededFuture();
+          });
+    }
+    return building;
   }
 
   private JsonArray hosts() {
