@@ -145,6 +145,12 @@ class ReplicationIT {
       assertThat(wal.exitCode()).as(wal.toString()).isZero();
       assertThat(Cli.run(config, "list", "--repo", replica).stdout()).contains(logicalId);
     }
+    // East's config: monthly backups in STANDARD_IA, everything else STANDARD, all with SSE-S3 (as S3Mock records them).
+    String dumpMeta = Files.readString(s3Object(east, "flotilla/hosts/db1/backups/" + logicalId + "/", "app.dump").resolveSibling("objectMetadata.json"));
+    assertThat(dumpMeta).contains("\"storageClass\":\"STANDARD_IA\"").contains("\"x-amz-server-side-encryption\":\"AES256\"");
+    String walMeta = Files.readString(s3Object(east, "flotilla/hosts/db1/wal/", "00000001000000000000000").resolveSibling("objectMetadata.json"));
+    assertThat(walMeta).contains("\"storageClass\":\"STANDARD\"").contains("\"x-amz-server-side-encryption\":\"AES256\"");
+
     JsonNode status = json(Cli.run(config, "status", "--json"));
     assertThat(status.get("replication")).hasSize(2);
     for (JsonNode r : status.get("replication")) {
