@@ -172,6 +172,50 @@ class ReplicationIT {
 
   @Test
   @Order(3)
+  void shouldKeepTheReplicasCaughtUpFromTheAgentDaemon() throws Exception {
+    // The daemon replicates continuously into east and every 5 minutes into west (once at start-up).
+    Path log = base.resolve("agent.log");
+    ProcessBuilder pb = new ProcessBuilder(Processes.asPostgres(List.of(Cli.launcher().toString(), "agent", "--config", config.toString())))
+        .redirectErrorStream(true).redirectOutput(log.toFile());
+    pb.environment().putAll(AWS_ENV);
+    Process agent = pb.start();
+    try {
+      awaitLog(log, "replicating into east, west");
+      pg.psql("app", "INSERT INTO events (what) VALUES ('while the daemon runs')");
+      switchAndAwait();
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+      while (true) {
+        JsonNode eastLag = json(Cli.run(config, "status", "--json")).get("replication").get(0);
+        if (eastLag.get("objectsBehind").asLong() == 0) {
+          break;
+        }
+        assertThat(System.nanoTime()).as("east did not catch up: " + eastLag + "\n" + Files.readString(log)).isLessThan(deadline);
+        Thread.sleep(1000);
+      }
+      JsonNode westLag = json(Cli.run(config, "status", "--json")).get("replication").get(1);
+      assertThat(westLag.get("replica").asText()).isEqualTo("west");
+      assertThat(westLag.get("objectsBehind").asLong()).as(westLag.toString()).isPositive();
+      assertThat(westLag.get("lagSeconds").isNumber()).as(westLag.toString()).isTrue();
+      assertThat(Cli.run(config, "status").stdout()).containsPattern("replica west: +\\d+ objects \\(.*\\) behind");
+    } finally {
+      agent.toHandle().descendants().forEach(ProcessHandle::destroy);
+      agent.destroy();
+      agent.waitFor(30, TimeUnit.SECONDS);
+    }
+    Cli.Result west = Cli.run(config, "replicate", "--once", "--to", "west");
+    assertThat(west.exitCode()).as(west.toString()).isZero();
+  }
+
+  private static void awaitLog(Path log, String text) throws Exception {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(90);
+    while (!Files.exists(log) || !Files.readString(log).contains(text)) {
+      assertThat(System.nanoTime()).as("'" + text + "' not logged:\n" + (Files.exists(log) ? Files.readString(log) : "")).isLessThan(deadline);
+      Thread.sleep(200);
+    }
+  }
+
+  @Test
+  @Order(4)
   void shouldNotPublishABackupWhoseObjectFailsVerification() throws Exception {
     Cli.Result backup = Cli.run(config, "backup", "--database", "app");
     assertThat(backup.exitCode()).as(backup.toString()).isZero();
@@ -195,7 +239,7 @@ class ReplicationIT {
   }
 
   @Test
-  @Order(4)
+  @Order(5)
   void shouldFindAnObjectCorruptedOnTheReplicaAndExpireThereOnItsOwn() throws Exception {
     String key = "flotilla/hosts/db1/backups/" + logicalId + "/";
     Path data = s3Object(west, key, "app.dump");
@@ -214,7 +258,7 @@ class ReplicationIT {
   }
 
   @Test
-  @Order(5)
+  @Order(6)
   void shouldRestoreFromTheReplicasWhenThePrimaryIsGone() throws Exception {
     Processes.run(List.of("rm", "-rf", repo.toString()), null, null).orThrow();
     assertThat(Cli.run(config, "list").exitCode()).isNotZero();
