@@ -62,7 +62,7 @@ class ReplicationIT {
             + "    url: s3://region-east/flotilla\n"
             + "    endpoint: " + east.endpoint() + "\n"
             + "    replicate-from: primary\n"
-            + "    storage-class: {default: STANDARD, monthly: STANDARD_IA}\n"
+            + "    storage-class: {default: ONEZONE_IA, monthly: STANDARD_IA}\n"
             + "    sse: AES256\n"
             + "  - name: west\n"
             + "    url: s3://region-west/flotilla\n"
@@ -145,11 +145,11 @@ class ReplicationIT {
       assertThat(wal.exitCode()).as(wal.toString()).isZero();
       assertThat(Cli.run(config, "list", "--repo", replica).stdout()).contains(logicalId);
     }
-    // East's config: monthly backups in STANDARD_IA, everything else STANDARD, all with SSE-S3 (as S3Mock records them).
+    // East's config: monthly backups in STANDARD_IA, everything else ONEZONE_IA, all with SSE-S3 (as S3Mock records them).
     String dumpMeta = Files.readString(s3Object(east, "flotilla/hosts/db1/backups/" + logicalId + "/", "app.dump").resolveSibling("objectMetadata.json"));
     assertThat(dumpMeta).contains("\"storageClass\":\"STANDARD_IA\"").contains("\"x-amz-server-side-encryption\":\"AES256\"");
     String walMeta = Files.readString(s3Object(east, "flotilla/hosts/db1/wal/", "00000001000000000000000").resolveSibling("objectMetadata.json"));
-    assertThat(walMeta).contains("\"storageClass\":\"STANDARD\"").contains("\"x-amz-server-side-encryption\":\"AES256\"");
+    assertThat(walMeta).contains("\"storageClass\":\"ONEZONE_IA\"").contains("\"x-amz-server-side-encryption\":\"AES256\"");
 
     JsonNode status = json(Cli.run(config, "status", "--json"));
     assertThat(status.get("replication")).hasSize(2);
