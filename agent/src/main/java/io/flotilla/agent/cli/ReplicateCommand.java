@@ -38,7 +38,13 @@ final class ReplicateCommand extends AgentCommand {
     }
     if (!once) {
       Promise<Void> stopped = Promise.promise();
-      Runtime.getRuntime().addShutdownHook(new Thread(() -> s.context.runOnContext(v -> stopped.tryComplete())));
+      Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+        try {
+          s.context.runOnContext(v -> stopped.tryComplete());
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+          // Vert.x already closed
+        }
+      }));
       s.await(() -> s.vertx.deployVerticle(new ReplicationVerticle(s.config, replicas, new ReplicationStatus())).compose(id -> {
         err().println("flotilla replicate: host " + s.config.host() + ": replicating into " + String.join(", ",
             replicas.stream().map(RepositoryConfig::name).toList()) + " (Ctrl-C to stop)");

@@ -278,6 +278,12 @@ public final class Replicator {
         }))
         .recover(t -> {
           FlotillaException fe = FlotillaException.of(t);
+          if (backupId == null && sentSha[0] == null && fe.code() == ErrorCode.NOT_FOUND) {
+            // WAL or a record removed from the source (its own expire) since the listing: nothing to copy.
+            // A backup's object that vanished stays a failure: its manifest must not be written.
+            LOG.info("host={} {} is gone from {} since it was listed; not copied", host, item.key(), source.name());
+            return Future.succeededFuture();
+          }
           Failure f = new Failure(item.key(), fe.getMessage());
           c.failures.add(f);
           LOG.warn("host={} replication to {} failed: {}", host, replica.name(), f.line());
