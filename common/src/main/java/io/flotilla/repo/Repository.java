@@ -187,6 +187,10 @@ public final class Repository {
     return backupsPrefix(host) + backupId + "/";
   }
 
+  public static String walPrefix(String host) {
+    return "hosts/" + host + "/wal/";
+  }
+
   public static String manifestKey(String host, String backupId) {
     return backupPrefix(host, backupId) + "manifest.json";
   }
@@ -260,7 +264,7 @@ public final class Repository {
   }
 
   public Future<Void> writeManifest(Manifest m) {
-    return storage.putBytes(manifestKey(m.host(), m.backupId()), Manifests.toJson(m)).mapEmpty();
+    return storage.putBytes(manifestKey(m.host(), m.backupId()), Manifests.toJson(m), PutOptions.label(m.label())).mapEmpty();
   }
 
   /**

@@ -230,4 +230,69 @@ class ConfigLoaderTest {
     assertThat(e.code()).isEqualTo(ErrorCode.CONFIG);
     assertThat(e.getMessage()).contains("retention.keep-last");
   }
+
+  private static final String REPLICATED = """
+      host: db1
+      postgres:
+        url: postgresql://postgres@127.0.0.1:5432/postgres
+      repositories:
+        - name: primary
+          url: file:///var/lib/flotilla/repo
+        - name: east
+          url: s3://east-backups/fleet
+          replicate-from: primary
+          storage-class: {default: STANDARD, monthly: GLACIER_IR}
+          sse: aws:kms
+          kms-key-id: arn:aws:kms:eu-west-1:123456789012:key/abc
+        - name: west
+          url: s3://west-backups/fleet
+          replicate-from: east
+          interval: 5m
+          storage-class: STANDARD_IA
+          sse: AES256
+      """;
+
+  @Test
+  void shouldLoadReplicasWithStorageClassesAndServerSideEncryption() throws IOException {
+    HostConfig config = load(REPLICATED);
+
+    RepositoryConfig east = config.repository("east").orElseThrow();
+    assertThat(config.primaryRepository().isReplica()).isFalse();
+    assertThat(east.replicateFrom()).isEqualTo("primary");
+    assertThat(east.interval()).isNull();
+    assertThat(east.storageClass("monthly")).isEqualTo("GLACIER_IR");
+    assertThat(east.storageClass("daily")).isEqualTo("STANDARD");
+    assertThat(east.storageClass(null)).isEqualTo("STANDARD");
+    assertThat(east.sse()).isEqualTo("aws:kms");
+    assertThat(east.kmsKeyId()).isEqualTo("arn:aws:kms:eu-west-1:123456789012:key/abc");
+    RepositoryConfig west = config.repository("west").orElseThrow();
+    assertThat(west.replicateFrom()).isEqualTo("east");
+    assertThat(west.interval()).isEqualTo(java.time.Duration.ofMinutes(5));
+    assertThat(west.storageClass("monthly")).isEqualTo("STANDARD_IA");
+    assertThat(west.sse()).isEqualTo("AES256");
+    assertThat(west.kmsKeyId()).isNull();
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @CsvSource(delimiter = '|', textBlock = """
+      unknown source            | 'replicate-from: east'                | 'replicate-from: nowhere'              | repositories[2].replicate-from | nowhere
+      replicating from itself   | 'replicate-from: east'                | 'replicate-from: west'                 | repositories[2].replicate-from | cycle
+      a cycle of two            | 'url: file:///var/lib/flotilla/repo'  | 'url: file:///var/lib/flotilla/repo\n    replicate-from: west' | repositories[0].replicate-from | cycle
+      interval without a source | 'url: file:///var/lib/flotilla/repo'  | 'url: file:///var/lib/flotilla/repo\n    interval: 5m' | repositories[0].interval | replicate-from
+      bad interval              | 'interval: 5m'                        | 'interval: soon'                       | repositories[2].interval | duration
+      unknown storage class     | 'monthly: GLACIER_IR'                 | 'monthly: FROZEN'                      | repositories[1].storage-class.monthly | FROZEN
+      storage class on a file   | 'url: file:///var/lib/flotilla/repo'  | 'url: file:///var/lib/flotilla/repo\n    storage-class: STANDARD' | repositories[0].storage-class | s3://
+      unknown sse               | 'sse: AES256'                         | 'sse: rot13'                           | repositories[2].sse | AES256
+      kms key without kms       | 'sse: AES256'                         | 'sse: AES256\n    kms-key-id: k'       | repositories[2].kms-key-id | aws:kms
+      """)
+  void shouldRejectBadReplicationConfigNamingTheKey(String what, String replaced, String replacement, String key, String mentions) {
+    String yaml = REPLICATED.replace(replaced, replacement.replace("\\n", "\n"));
+    assertThat(yaml).as("test setup").isNotEqualTo(REPLICATED);
+
+    FlotillaException failure = loadFailure(yaml);
+
+    assertThat(failure).as(what).isNotNull();
+    assertThat(failure.code()).isEqualTo(ErrorCode.CONFIG);
+    assertThat(failure.getMessage()).startsWith("config key " + key + ": ").contains(mentions);
+  }
 }
