@@ -33,7 +33,7 @@ class RetentionPlannerTest {
     Instant start = Instant.parse(started);
     String id = started.replaceAll("[-:]", "").replaceAll("\\.\\d+", "") .substring(0, 16) + String.format("-%04x", counter++ & 0xffff);
     return new Manifest(Manifest.FORMAT, "test", id, "db1", kind, "daily", "15.4", 150004, start.toString(),
-        start.plus(Duration.ofMinutes(10)).toString(), new Manifest.Codecs("zstd", 3, "none"), List.of(), List.of(), physical);
+        start.plus(Duration.ofMinutes(10)).toString(), new Manifest.Codecs("zstd", 3, "none"), List.of(), List.of(), physical, List.of());
   }
 
   /** One logical backup at {@code hour}:00 UTC each day from {@code first} for {@code days} days. */
