@@ -206,10 +206,13 @@ class VolumeBackupIT {
     assertThat(Files.size(middle.resolve("empty-file"))).isZero();
     assertThat(Files.readString(middle.resolve("text/compressible.txt"))).isEqualTo("now different\n");
 
-    // and without the full backup it refuses, naming it, and writes nothing
+    // and without the full backup it refuses, naming it, and writes nothing; verify says so too
     Path moved = dir.resolve("moved-away");
     Files.move(repo.resolve("hosts/db1/backups/" + full), moved);
     try {
+      Cli.Result verify = Cli.run(config, "verify", "--backup", third);
+      assertThat(verify.exitCode()).as(verify.toString()).isEqualTo(8);
+      assertThat(verify.stdout()).contains("backup " + full).contains("missing");
       Path nowhere = dir.resolve("restored-broken-chain");
       Cli.Result broken = Cli.run(config, "restore", "--kind", "volume", "--volume", "inc", "--backup", third, "--to", nowhere.toString());
       assertThat(broken.exitCode()).as(broken.toString()).isEqualTo(6);
@@ -218,6 +221,37 @@ class VolumeBackupIT {
     } finally {
       Files.move(moved, repo.resolve("hosts/db1/backups/" + full));
     }
+  }
+
+  @Test
+  void shouldNeverExpireABackupAKeptIncrementalReadsFrom() throws Exception {
+    // given a repository of its own with keep-last 1, a full backup and two incrementals on it
+    Path expRepo = dir.resolve("repo-expire");
+    Path expConfig = dir.resolve("conf/expire.yaml");
+    Files.writeString(expConfig, Files.readString(config).replace("file://" + repo + "\n", "file://" + expRepo + "\n")
+        + "retention:\n  keep-last: 1\n");
+    Path data = Files.createDirectories(volumes.resolve("chain"));
+    Files.writeString(expConfig, Files.readString(expConfig).replace("volumes:\n", "volumes:\n  - name: chain\n    path: " + data + "\n"));
+    Files.writeString(data.resolve("static.txt"), "never changes\n");
+    Files.writeString(data.resolve("a.txt"), "1");
+    String full = Cli.run(expConfig, "backup", "--kind", "volume", "--volume", "chain").lastLine();
+    Files.writeString(data.resolve("a.txt"), "22");
+    String inc1 = Cli.run(expConfig, "backup", "--kind", "volume", "--volume", "chain", "--incremental").lastLine();
+    Files.writeString(data.resolve("a.txt"), "333");
+    String inc2 = Cli.run(expConfig, "backup", "--kind", "volume", "--volume", "chain", "--incremental").lastLine();
+
+    // when expire runs
+    Cli.Result expire = Cli.run(expConfig, "expire");
+    assertThat(expire.exitCode()).as(expire.toString()).isZero();
+
+    // then the newest stays, the full one it reads static.txt from stays (saying why), the middle one goes
+    assertThat(expire.stdout()).contains("needed by incremental " + inc2);
+    assertThat(expRepo.resolve("hosts/db1/backups/" + full + "/manifest.json")).exists();
+    assertThat(expRepo.resolve("hosts/db1/backups/" + inc1)).doesNotExist();
+    Path target = dir.resolve("restored-after-expire");
+    Cli.Result restore = Cli.run(expConfig, "restore", "--kind", "volume", "--volume", "chain", "--to", target.toString());
+    assertThat(restore.exitCode()).as(restore.toString()).isZero();
+    assertThat(snapshot(target)).isEqualTo(snapshot(data));
   }
 
   @Test
