@@ -24,7 +24,9 @@ public final class TarStreams {
 
   /** A tar writer over {@code out} that GNU tar reads back exactly (names, sizes, times). */
   public static TarArchiveOutputStream output(OutputStream out) {
-    TarArchiveOutputStream tar = new TarArchiveOutputStream(out, 64 * 1024, StandardCharsets.UTF_8.name());
+    // GNU tar's record size (20 blocks): tar stops reading at the end-of-archive record, so padding
+    // past it would make `... | zstd -d | tar -x` die of SIGPIPE in a by-hand restore.
+    TarArchiveOutputStream tar = new TarArchiveOutputStream(out, 20 * 512, StandardCharsets.UTF_8.name());
     tar.setLongFileMode(TarArchiveOutputStream.LONGFILE_POSIX);
     tar.setBigNumberMode(TarArchiveOutputStream.BIGNUMBER_POSIX);
     tar.setAddPaxHeadersForNonAsciiNames(true);

@@ -40,6 +40,9 @@ import org.apache.commons.compress.archivers.tar.TarConstants;
  * holding its contents.
  */
 final class VolumeArchiver {
+  /** One lstat's worth; "unix:*" would also look owner and group names up (getpwuid per file: slow). */
+  private static final String ATTRIBUTES = "unix:mode,uid,gid,size,lastModifiedTime,isSymbolicLink,isDirectory,isRegularFile";
+
   private final VolumeConfig volume;
   private final Map<String, VolumeFile> previous;
   private final String previousId;
@@ -75,7 +78,7 @@ final class VolumeArchiver {
   void write(OutputStream out) throws IOException {
     TarArchiveOutputStream tar = TarStreams.output(out);
     Path root = volume.path();
-    Map<String, Object> attrs = Files.readAttributes(root, "unix:*");
+    Map<String, Object> attrs = Files.readAttributes(root, ATTRIBUTES);
     files.add(entry(".", VolumeFile.DIR, attrs, null, null, null, null));
     walk(tar, root, "");
     tar.finish();
@@ -97,7 +100,7 @@ final class VolumeArchiver {
       }
       Map<String, Object> attrs;
       try {
-        attrs = Files.readAttributes(child, "unix:*", LinkOption.NOFOLLOW_LINKS);
+        attrs = Files.readAttributes(child, ATTRIBUTES, LinkOption.NOFOLLOW_LINKS);
       } catch (NoSuchFileException e) {
         continue;
       }
@@ -197,7 +200,10 @@ final class VolumeArchiver {
     TarArchiveEntry e = new TarArchiveEntry(name, type);
     int typeBits = type == TarConstants.LF_DIR ? 040000 : type == TarConstants.LF_SYMLINK ? 0120000 : 0100000;
     e.setMode(typeBits | ((Integer) attrs.get("mode") & 07777));
-    e.setLastModifiedTime((FileTime) attrs.get("lastModifiedTime"));
+    // Whole seconds in the header (the manifest has the nanoseconds): a sub-second time costs a pax
+    // header per entry, doubling the archive of small files.
+    e.setLastModifiedTime(FileTime.from(((FileTime) attrs.get("lastModifiedTime")).to(java.util.concurrent.TimeUnit.SECONDS),
+        java.util.concurrent.TimeUnit.SECONDS));
     e.setUserId(((Integer) attrs.get("uid")).longValue());
     e.setGroupId(((Integer) attrs.get("gid")).longValue());
     return e;
