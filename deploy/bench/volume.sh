@@ -20,6 +20,7 @@
 #   BENCH_VERIFY=1       restore flotilla's incremental and compare it with the tree (diff -r, modes
 #                        and mtimes); decrypt and test the pipeline's output (0 to skip)
 #   BENCH_KEEP=1         keep the temp dir afterwards
+#   BENCH_ZSTD_WORKERS=0 compression.workers in flotilla's config (extra zstd threads; default config: 0)
 # FLOTILLA_JAVA_OPTS is not set here: the launcher's defaults are what is being measured.
 #
 # Usage: deploy/bench/volume.sh                    (2 GiB, a few minutes)
@@ -156,6 +157,7 @@ encryption:
 compression:
   algorithm: zstd
   level: 3
+  workers: ${BENCH_ZSTD_WORKERS:-0}
 lock-directory: $tmp/agent
 volumes:
   - name: bench
@@ -277,6 +279,7 @@ full:        pipeline ${t_best[full.pipeline]} s, stored $(mib "${size[full.pipe
 incremental: pipeline ${t_best[incremental.pipeline]} s, stored $(mib "${size[incremental.pipeline]}");  flotilla ${t_best[incremental.flotilla]} s, stored $(mib "${size[incremental.flotilla]}")
              ratio flotilla/pipeline: $(ratio "${t_best[incremental.flotilla]}" "${t_best[incremental.pipeline]}")
 peak RSS:    pipeline $(kb_mib "${rss[full.pipeline]}") (tar + zstd + gpg), flotilla $(kb_mib "${rss[full.flotilla]}") (JVM), full backup; by $rss_method
+flotilla:    ${BENCH_ZSTD_WORKERS:-0} extra zstd worker thread(s) (BENCH_ZSTD_WORKERS); the pipeline's zstd -3 is single-threaded
 machine:     $cores cores; load average at the end $load; zstd $(zstd -V | grep -o 'v[0-9.]*' | head -n 1); $(gpg --version | head -n 1); $(tar --version | head -n 1)
 
 Markdown for docs/benchmarks.md:

@@ -97,6 +97,7 @@ class VolumeBackupIT {
     Cli.Result backup = Cli.run(config, "backup", "--kind", "volume", "--volume", "files");
     assertThat(backup.exitCode()).as(backup.toString()).isZero();
     String id = backup.lastLine();
+    assertThat(backup.stdout()).containsPattern("volume files: \\d+ entries, \\d+ files \\(\\d+ stored\\)");
     Path object = repo.resolve("hosts/db1/backups/" + id + "/volumes/files.tar.zst.gpg");
     assertThat(object).exists();
 

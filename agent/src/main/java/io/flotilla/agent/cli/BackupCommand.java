@@ -177,9 +177,17 @@ final class BackupCommand extends AgentCommand {
     }
   }
 
-  /** The manifest with its totals, as --json prints it. */
+  /** The manifest with its totals, as --json prints it; volume entry lists become counts (the manifest has them). */
   private static ObjectNode json(Manifest m) {
     ObjectNode node = Manifests.JSON.valueToTree(m);
+    if (node.get("volumes") instanceof com.fasterxml.jackson.databind.node.ArrayNode vols) {
+      for (com.fasterxml.jackson.databind.JsonNode v : vols) {
+        ObjectNode vn = (ObjectNode) v;
+        int entries = vn.has("files") ? vn.get("files").size() : 0;
+        vn.remove("files");
+        vn.put("entries", entries);
+      }
+    }
     node.put("plainBytes", m.plainBytes());
     node.put("storedBytes", m.storedBytes());
     node.put("durationSeconds", m.duration().toMillis() / 1000.0);

@@ -1,6 +1,7 @@
 package io.flotilla.agent.volume;
 
 import io.flotilla.agent.Version;
+import io.flotilla.agent.archive.Pipelined;
 import io.flotilla.agent.lock.HostLock;
 import io.flotilla.agent.progress.Progress;
 import io.flotilla.agent.transfer.ObjectTransfers;
@@ -137,7 +138,8 @@ public final class VolumeBackup {
       LOG.info("host={} backup={} archiving volume {} ({}){}", config.host(), backupId, volume.name(), volume.path(),
           base == null ? "" : ", incremental on " + base.backupId());
       return ObjectTransfers.upload(repo, codecs, Repository.backupPrefix(config.host(), backupId) + key, key, "volume", "tar",
-          "volume-" + volume.name(), progress, archiver::write);
+          "volume-" + volume.name(), progress,
+          plain -> Pipelined.run("flotilla-tar-" + volume.name(), archiver::write, plain));
     }).map(object -> {
       for (Manifest.ChangedFile c : archiver.changed) {
         LOG.warn("host={} backup={} volume {}: {} changed while being read: {}", config.host(), backupId, volume.name(), c.path(), c.detail());
