@@ -65,7 +65,7 @@ class VolumeBackupIT {
     pg = PostgresCluster.start();
     repo = dir.resolve("repo");
     volumes = Files.createDirectories(dir.resolve("volumes"));
-    for (String v : List.of("files", "busy", "small", "inc", "app-data")) {
+    for (String v : List.of("files", "busy", "small", "inc", "app-data", "byhand")) {
       Files.createDirectories(volumes.resolve(v));
     }
     config = Fixtures.config(dir.resolve("conf"), pg, "file://" + repo, null);
@@ -76,9 +76,11 @@ class VolumeBackupIT {
         + "  - name: busy\n    path: " + volumes.resolve("busy") + "\n"
         + "  - name: small\n    path: " + volumes.resolve("small") + "\n"
         + "  - name: inc\n    path: " + volumes.resolve("inc") + "\n"
-        + "  - name: app-data\n    path: " + volumes.resolve("app-data") + "\n");
+        + "  - name: app-data\n    path: " + volumes.resolve("app-data") + "\n"
+        + "  - name: byhand\n    path: " + volumes.resolve("byhand") + "\n");
     buildTree(volumes.resolve("files"));
     buildTree(volumes.resolve("inc"));
+    buildTree(volumes.resolve("byhand"));
   }
 
   @AfterAll
@@ -390,7 +392,7 @@ class VolumeBackupIT {
     assertThat(dbs).contains("shop", "postgres");
     List<String> vols = new java.util.ArrayList<>();
     m.get("volumes").forEach(v -> vols.add(v.get("name").asText()));
-    assertThat(vols).containsExactly("files", "busy", "small", "inc", "app-data");
+    assertThat(vols).containsExactly("files", "busy", "small", "inc", "app-data", "byhand");
     List<String> keys = m.get("objects").findValuesAsText("key");
     assertThat(keys).contains("globals.sql.zst.gpg", "db/shop.dump.zst.gpg", "volumes/app-data.tar.zst.gpg", "volumes/files.tar.zst.gpg");
     assertThat(Cli.run(config, "list").stdout()).containsPattern(id + "\\s+logical.*shop.*volumes: .*app-data");
@@ -430,6 +432,48 @@ class VolumeBackupIT {
     expected.remove(".");
     got.remove(".");
     assertThat(secondsOnly(got)).isEqualTo(secondsOnly(expected));
+  }
+
+  @Test
+  void shouldRestoreAnIncrementalByHandWithTheManualsScript() throws Exception {
+    // given a full backup and an incremental after files changed, appeared and disappeared
+    Path source = volumes.resolve("byhand");
+    String full = Cli.run(config, "backup", "--kind", "volume", "--volume", "byhand").lastLine();
+    Files.writeString(source.resolve("text/compressible.txt"), "rewritten\n");
+    Files.write(source.resolve("a/b/added.bin"), bytes(10_000, 11));
+    Files.delete(source.resolve("bin/random.dat"));
+    Files.delete(source.resolve("private/notes.txt"));
+    Files.delete(source.resolve("private"));
+    Cli.Result inc = Cli.run(config, "backup", "--kind", "volume", "--volume", "byhand", "--incremental");
+    assertThat(inc.exitCode()).as(inc.toString()).isZero();
+    String id = inc.lastLine();
+    assertThat(manifest(repo, id).get("volumes").get(0).get("base").asText()).isEqualTo(full);
+
+    // when the script in docs/manual-restore.md runs, with this repository's paths
+    String doc = Files.readString(Path.of(System.getProperty("flotilla.home", "..")).resolve("docs/manual-restore.md"));
+    int section = doc.indexOf("## An incremental backup");
+    int start = doc.indexOf("```sh\n", section) + "```sh\n".length();
+    String script = doc.substring(start, doc.indexOf("```", start));
+    Path target = dir.resolve("by-hand-incremental");
+    Path gnupg = Files.createDirectories(dir.resolve("gnupg-inc"));
+    Processes.run(List.of("chmod", "700", gnupg.toString()), null, null).orThrow();
+    script = script.replace("V=uploads", "V=byhand").replace("/srv/restore/$V", target.toString())
+        .replace("/var/lib/flotilla/repo", repo.toString()).replace("/etc/flotilla/passphrase", dir.resolve("conf/passphrase").toString())
+        .replace("/tmp/keep", dir.resolve("keep.txt").toString());
+    Processes.Result r = Processes.run(List.of("bash", "-c", "set -euo pipefail; export GNUPGHOME=" + gnupg + "; B=" + repo.resolve("hosts/db1/backups/" + id)
+        + "\n" + script), null, null);
+    Processes.run(List.of("gpgconf", "--homedir", gnupg.toString(), "--kill", "all"), null, null);
+    assertThat(r.exitCode()).as(r.stdout() + r.stderr()).isZero();
+
+    // then the tree is as it is now: paths, types, modes, owners, contents, file mtimes to the second
+    // (directories whose entries were removed by the script have new mtimes)
+    Map<String, String> expected = secondsOnly(snapshot(source));
+    Map<String, String> got = secondsOnly(snapshot(target));
+    for (Map<String, String> m : List.of(expected, got)) {
+      m.remove(".");
+      m.replaceAll((k, v) -> v.startsWith("dir") ? v.replaceAll(" \\S+Z ", " ") : v);
+    }
+    assertThat(got).isEqualTo(expected);
   }
 
   // --- helpers ---------------------------------------------------------------------------------
