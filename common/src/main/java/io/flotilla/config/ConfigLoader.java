@@ -114,6 +114,7 @@ public final class ConfigLoader {
     if (repos.isEmpty()) {
       throw root.error("repositories", "at least one repository is required");
     }
+    checkReplication(root.list("repositories"), repos);
 
     ConfigNode enc = root.child("encryption");
     EncryptionConfig encryption;
@@ -221,7 +222,8 @@ public final class ConfigLoader {
   }
 
   static RepositoryConfig repository(ConfigNode r, Path baseDir) {
-    r.onlyKeys(Set.of("name", "url", "endpoint", "region", "path-style"));
+    r.onlyKeys(Set.of("name", "url", "endpoint", "region", "path-style", "password-file", "ssh-key-file", "ssh-known-hosts-file",
+        "spool-directory", "bandwidth-limit", "replicate-from", "interval", "storage-class", "sse", "kms-key-id"));
     String name = r.requiredString("name");
     if (!name.matches("[A-Za-z0-9][A-Za-z0-9._-]*")) {
       throw r.error("name", "must be letters, digits, '.', '_' or '-', got '" + name + "'");
@@ -242,8 +244,10 @@ public final class ConfigLoader {
       if (url.getHost() == null || url.getHost().isEmpty()) {
         throw r.error("url", "an s3:// URL needs a bucket, like s3://bucket/prefix");
       }
+    } else if ("rsync".equals(scheme) || "ssh".equals(scheme)) {
+      checkRsyncUrl(r, url, rawUrl);
     } else {
-      throw r.error("url", "scheme must be file:// or s3://, got '" + rawUrl + "'");
+      throw r.error("url", "scheme must be file://, s3://, rsync:// or ssh://, got '" + rawUrl + "'");
     }
     URI endpoint = null;
     if (r.has("endpoint")) {
@@ -261,7 +265,131 @@ public final class ConfigLoader {
     }
     String region = r.string("region", "us-east-1");
     boolean pathStyle = r.bool("path-style", endpoint != null);
-    return new RepositoryConfig(name, url, endpoint, region, pathStyle);
+    boolean rsync = "rsync".equals(scheme) || "ssh".equals(scheme);
+    for (String key : List.of("password-file", "ssh-key-file", "ssh-known-hosts-file", "spool-directory", "bandwidth-limit")) {
+      if (r.has(key) && !rsync) {
+        throw r.error(key, "only applies to rsync:// and ssh:// repositories");
+      }
+    }
+    if (r.has("password-file") && !"rsync".equals(scheme)) {
+      throw r.error("password-file", "only applies to rsync:// repositories (ssh:// uses keys: ssh-key-file)");
+    }
+    for (String key : List.of("ssh-key-file", "ssh-known-hosts-file")) {
+      if (r.has(key) && !"ssh".equals(scheme)) {
+        throw r.error(key, "only applies to ssh:// repositories");
+      }
+    }
+    RepositoryConfig.RsyncOptions options = new RepositoryConfig.RsyncOptions(optionalPath(r, "password-file", baseDir),
+        optionalPath(r, "ssh-key-file", baseDir), optionalPath(r, "ssh-known-hosts-file", baseDir), optionalPath(r, "spool-directory", baseDir),
+        r.integer("bandwidth-limit", 0, 0, 10_000_000));
+    String replicateFrom = r.string("replicate-from", null);
+    java.time.Duration interval = r.duration("interval");
+    if (interval != null && replicateFrom == null) {
+      throw r.error("interval", "only applies to a replica (a repository with replicate-from)");
+    }
+    if (interval != null && (interval.isNegative() || interval.isZero())) {
+      throw r.error("interval", "must be positive, got '" + r.string("interval", null) + "'");
+    }
+    java.util.Map<String, String> classes = new java.util.LinkedHashMap<>();
+    if (r.has("storage-class")) {
+      if (!"s3".equals(scheme)) {
+        throw r.error("storage-class", "only applies to s3:// repositories");
+      }
+      ConfigNode sc = r.isMapping("storage-class") ? r.child("storage-class") : null;
+      if (sc == null) {
+        classes.put("default", storageClass(r, "storage-class", r.string("storage-class", null)));
+      } else {
+        for (String label : sc.keys()) {
+          classes.put(label, storageClass(sc, label, sc.string(label, null)));
+        }
+      }
+    }
+    String sse = r.string("sse", null);
+    if (sse != null && !"s3".equals(scheme)) {
+      throw r.error("sse", "only applies to s3:// repositories");
+    }
+    if (sse != null && !sse.equals("AES256") && !sse.equals("aws:kms")) {
+      throw r.error("sse", "must be AES256 or aws:kms, got '" + sse + "'");
+    }
+    String kmsKeyId = r.string("kms-key-id", null);
+    if (kmsKeyId != null && !"aws:kms".equals(sse)) {
+      throw r.error("kms-key-id", "only applies with sse: aws:kms");
+    }
+    return new RepositoryConfig(name, url, endpoint, region, pathStyle, options, replicateFrom, interval, classes, sse, kmsKeyId);
+  }
+
+  private static Path optionalPath(ConfigNode r, String key, Path baseDir) {
+    String value = r.string(key, null);
+    if (value == null) {
+      return null;
+    }
+    if (value.isBlank()) {
+      throw r.error(key, "must be a path, got an empty value");
+    }
+    return resolve(baseDir, value);
+  }
+
+  /** rsync://[user@]host[:port]/module[/path] or ssh://[user@]host[:port]/path; never a password. */
+  private static void checkRsyncUrl(ConfigNode r, URI url, String rawUrl) {
+    String scheme = url.getScheme();
+    String example = "rsync".equals(scheme) ? "rsync://backup@peer.example:873/module/flotilla" : "ssh://backup@peer.example:22/srv/flotilla";
+    if (url.getHost() == null || url.getHost().isEmpty()) {
+      throw r.error("url", "a " + scheme + ":// URL needs a host, like " + example + ", got '" + rawUrl + "'");
+    }
+    if (url.getRawUserInfo() != null && url.getRawUserInfo().contains(":")) {
+      throw r.error("url", "must not hold a password (use " + ("rsync".equals(scheme) ? "password-file or RSYNC_PASSWORD" : "ssh keys: ssh-key-file")
+          + ")");
+    }
+    if (url.getQuery() != null || url.getFragment() != null) {
+      throw r.error("url", "a " + scheme + ":// URL takes no query or fragment, like " + example + ", got '" + rawUrl + "'");
+    }
+    String path = url.getPath() == null ? "" : url.getPath();
+    String trimmed = path.replaceAll("^/+|/+$", "");
+    if (trimmed.isEmpty()) {
+      throw r.error("url", "rsync".equals(scheme) ? "an rsync:// URL needs a module, like " + example + ", got '" + rawUrl + "'"
+          : "an ssh:// URL needs a directory other than /, like " + example + ", got '" + rawUrl + "'");
+    }
+    for (String segment : trimmed.split("/+")) {
+      if (segment.equals("..") || segment.equals(".")) {
+        throw r.error("url", "must not contain '.' or '..' segments, got '" + rawUrl + "'");
+      }
+    }
+  }
+
+  private static final Set<String> STORAGE_CLASSES = Set.of("STANDARD", "REDUCED_REDUNDANCY", "STANDARD_IA", "ONEZONE_IA",
+      "INTELLIGENT_TIERING", "GLACIER", "DEEP_ARCHIVE", "OUTPOSTS", "GLACIER_IR", "SNOW", "EXPRESS_ONEZONE");
+
+  private static String storageClass(ConfigNode node, String key, String value) {
+    if (value == null || !STORAGE_CLASSES.contains(value)) {
+      throw node.error(key, "must be an S3 storage class (" + String.join(", ", new java.util.TreeSet<>(STORAGE_CLASSES)) + "), got '" + value + "'");
+    }
+    return value;
+  }
+
+  /** replicate-from must name another repository, and following it must never come back. */
+  private static void checkReplication(List<ConfigNode> nodes, List<RepositoryConfig> repos) {
+    java.util.Map<String, String> from = new java.util.HashMap<>();
+    repos.forEach(r -> from.put(r.name(), r.replicateFrom()));
+    for (int i = 0; i < repos.size(); i++) {
+      RepositoryConfig r = repos.get(i);
+      if (r.replicateFrom() == null) {
+        continue;
+      }
+      if (!from.containsKey(r.replicateFrom())) {
+        throw nodes.get(i).error("replicate-from", "no repository named '" + r.replicateFrom() + "' (known: "
+            + String.join(", ", repos.stream().map(RepositoryConfig::name).toList()) + ")");
+      }
+      List<String> path = new ArrayList<>(List.of(r.name()));
+      String next = r.replicateFrom();
+      while (next != null) {
+        if (path.contains(next)) {
+          path.add(next);
+          throw nodes.get(i).error("replicate-from", "replication cycle: " + String.join(" <- ", path));
+        }
+        path.add(next);
+        next = from.get(next);
+      }
+    }
   }
 
   static Path resolve(Path baseDir, String value) {

@@ -47,6 +47,18 @@ final class ConfigNode {
     }
   }
 
+  /** The keys of this mapping, in file order. */
+  List<String> keys() {
+    List<String> out = new ArrayList<>();
+    node.fieldNames().forEachRemaining(out::add);
+    return out;
+  }
+
+  boolean isMapping(String key) {
+    JsonNode v = node.get(key);
+    return v != null && v.isObject();
+  }
+
   boolean has(String key) {
     JsonNode v = node.get(key);
     return v != null && !v.isNull();

@@ -10,6 +10,7 @@ import io.flotilla.error.FlotillaException;
 import io.flotilla.manifest.Manifest;
 import io.flotilla.manifest.Manifests;
 import io.flotilla.repo.impl.FileStorage;
+import io.flotilla.repo.impl.RsyncStorage;
 import io.flotilla.repo.impl.S3Storage;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
@@ -59,6 +60,7 @@ public final class Repository {
     return switch (config.scheme()) {
       case "file" -> new FileStorage(vertx, Path.of(config.url().getPath()));
       case "s3" -> new S3Storage(context, config);
+      case "rsync", "ssh" -> new RsyncStorage(vertx, context, config);
       default -> throw new FlotillaException(ErrorCode.CONFIG, "repository " + config.name() + ": unsupported scheme " + config.scheme());
     };
   }
@@ -185,6 +187,10 @@ public final class Repository {
     return backupsPrefix(host) + backupId + "/";
   }
 
+  public static String walPrefix(String host) {
+    return "hosts/" + host + "/wal/";
+  }
+
   public static String manifestKey(String host, String backupId) {
     return backupPrefix(host, backupId) + "manifest.json";
   }
@@ -258,7 +264,7 @@ public final class Repository {
   }
 
   public Future<Void> writeManifest(Manifest m) {
-    return storage.putBytes(manifestKey(m.host(), m.backupId()), Manifests.toJson(m)).mapEmpty();
+    return storage.putBytes(manifestKey(m.host(), m.backupId()), Manifests.toJson(m), PutOptions.label(m.label())).mapEmpty();
   }
 
   /**

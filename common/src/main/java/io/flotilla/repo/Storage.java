@@ -30,6 +30,16 @@ public interface Storage {
   /** Writes a small object whole. Atomic like {@link #put}. */
   Future<StoredObject> putBytes(String key, Buffer data);
 
+  /** {@link #put} with hints (see {@link PutOptions}); backends without a use for them ignore them. */
+  default Future<StoredObject> put(String key, ReadStream<Buffer> data, PutOptions options) {
+    return put(key, data);
+  }
+
+  /** {@link #putBytes} with hints (see {@link PutOptions}). */
+  default Future<StoredObject> putBytes(String key, Buffer data, PutOptions options) {
+    return putBytes(key, data);
+  }
+
   /**
    * Opens {@code key} for reading. The stream starts paused: set the handlers, then call
    * {@code resume()} or {@code fetch(n)}. Fails with NOT_FOUND when the object does not exist.

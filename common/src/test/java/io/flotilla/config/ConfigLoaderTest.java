@@ -84,6 +84,31 @@ class ConfigLoaderTest {
     assertThat(config.encryption().passphraseFile()).isEqualTo(dir.toAbsolutePath().resolve("secrets/passphrase"));
   }
 
+  @Test
+  void shouldLoadRsyncDaemonAndSshRepositoriesWithTheirKeys() throws IOException {
+    String repositories = """
+          - name: peer
+            url: rsync://backup@peer.example:8873/flotilla/eu/db
+            password-file: rsync.password
+            spool-directory: /var/spool/flotilla
+            bandwidth-limit: 4096
+          - name: far
+            url: ssh://backup@far.example:2222/srv/flotilla
+            ssh-key-file: /etc/flotilla/id_ed25519
+            ssh-known-hosts-file: /etc/flotilla/known_hosts
+        """;
+    String yaml = VALID.replace("  - name: primary\n    url: file:///var/lib/flotilla/repo\n", repositories);
+    assertThat(yaml).as("test setup").isNotEqualTo(VALID);
+
+    HostConfig config = load(yaml);
+
+    assertThat(config.repositories()).containsExactly(
+        new RepositoryConfig("peer", URI.create("rsync://backup@peer.example:8873/flotilla/eu/db"), null, "us-east-1", false,
+            new RepositoryConfig.RsyncOptions(dir.resolve("rsync.password"), null, null, Path.of("/var/spool/flotilla"), 4096)),
+        new RepositoryConfig("far", URI.create("ssh://backup@far.example:2222/srv/flotilla"), null, "us-east-1", false,
+            new RepositoryConfig.RsyncOptions(null, Path.of("/etc/flotilla/id_ed25519"), Path.of("/etc/flotilla/known_hosts"), null, 0)));
+  }
+
   @ParameterizedTest(name = "{0}")
   @CsvSource(delimiter = '|', textBlock = """
       unknown top-level key     | 'compression:'                        | 'compresion:'                          | compresion
@@ -98,6 +123,14 @@ class ConfigLoaderTest {
       unknown algorithm         | 'algorithm: zstd'                     | 'algorithm: lz4'                       | compression.algorithm
       not a postgres url        | 'url: postgresql://'                  | 'url: mysql://'                        | postgres.url
       unknown cipher            | 'passphrase-file:'                    | 'cipher: des\n  passphrase-file:'      | encryption.cipher
+      rsync url without module  | 'file:///var/lib/flotilla/repo'       | 'rsync://backup.example'               | repositories[0].url
+      rsync url with password   | 'file:///var/lib/flotilla/repo'       | 'rsync://u:secret@backup.example/m/p'  | repositories[0].url
+      ssh url without host      | 'file:///var/lib/flotilla/repo'       | 'ssh:///srv/flotilla'                  | repositories[0].url
+      ssh url at the root       | 'file:///var/lib/flotilla/repo'       | 'ssh://u@backup.example/'              | repositories[0].url
+      rsync url escaping        | 'file:///var/lib/flotilla/repo'       | 'rsync://backup.example/m/../etc'      | repositories[0].url
+      password file for file    | '    url: file:///var/lib/flotilla/repo' | '    url: file:///var/lib/flotilla/repo\n    password-file: /x' | repositories[0].password-file
+      ssh key for rsync daemon  | '    url: file:///var/lib/flotilla/repo' | '    url: rsync://h/m\n    ssh-key-file: /x' | repositories[0].ssh-key-file
+      negative bandwidth limit  | '    url: file:///var/lib/flotilla/repo' | '    url: rsync://h/m\n    bandwidth-limit: -1' | repositories[0].bandwidth-limit
       """)
   void shouldRejectBadConfigNamingTheKey(String what, String replaced, String replacement, String key) {
     String yaml = VALID.replace(replaced, replacement.replace("\\n", "\n"));
@@ -196,5 +229,70 @@ class ConfigLoaderTest {
 
     assertThat(e.code()).isEqualTo(ErrorCode.CONFIG);
     assertThat(e.getMessage()).contains("retention.keep-last");
+  }
+
+  private static final String REPLICATED = """
+      host: db1
+      postgres:
+        url: postgresql://postgres@127.0.0.1:5432/postgres
+      repositories:
+        - name: primary
+          url: file:///var/lib/flotilla/repo
+        - name: east
+          url: s3://east-backups/fleet
+          replicate-from: primary
+          storage-class: {default: STANDARD, monthly: GLACIER_IR}
+          sse: aws:kms
+          kms-key-id: arn:aws:kms:eu-west-1:123456789012:key/abc
+        - name: west
+          url: s3://west-backups/fleet
+          replicate-from: east
+          interval: 5m
+          storage-class: STANDARD_IA
+          sse: AES256
+      """;
+
+  @Test
+  void shouldLoadReplicasWithStorageClassesAndServerSideEncryption() throws IOException {
+    HostConfig config = load(REPLICATED);
+
+    RepositoryConfig east = config.repository("east").orElseThrow();
+    assertThat(config.primaryRepository().isReplica()).isFalse();
+    assertThat(east.replicateFrom()).isEqualTo("primary");
+    assertThat(east.interval()).isNull();
+    assertThat(east.storageClass("monthly")).isEqualTo("GLACIER_IR");
+    assertThat(east.storageClass("daily")).isEqualTo("STANDARD");
+    assertThat(east.storageClass(null)).isEqualTo("STANDARD");
+    assertThat(east.sse()).isEqualTo("aws:kms");
+    assertThat(east.kmsKeyId()).isEqualTo("arn:aws:kms:eu-west-1:123456789012:key/abc");
+    RepositoryConfig west = config.repository("west").orElseThrow();
+    assertThat(west.replicateFrom()).isEqualTo("east");
+    assertThat(west.interval()).isEqualTo(java.time.Duration.ofMinutes(5));
+    assertThat(west.storageClass("monthly")).isEqualTo("STANDARD_IA");
+    assertThat(west.sse()).isEqualTo("AES256");
+    assertThat(west.kmsKeyId()).isNull();
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @CsvSource(delimiter = '|', textBlock = """
+      unknown source            | 'replicate-from: east'                | 'replicate-from: nowhere'              | repositories[2].replicate-from | nowhere
+      replicating from itself   | 'replicate-from: east'                | 'replicate-from: west'                 | repositories[2].replicate-from | cycle
+      a cycle of two            | 'url: file:///var/lib/flotilla/repo'  | 'url: file:///var/lib/flotilla/repo\n    replicate-from: west' | repositories[0].replicate-from | cycle
+      interval without a source | 'url: file:///var/lib/flotilla/repo'  | 'url: file:///var/lib/flotilla/repo\n    interval: 5m' | repositories[0].interval | replicate-from
+      bad interval              | 'interval: 5m'                        | 'interval: soon'                       | repositories[2].interval | duration
+      unknown storage class     | 'monthly: GLACIER_IR'                 | 'monthly: FROZEN'                      | repositories[1].storage-class.monthly | FROZEN
+      storage class on a file   | 'url: file:///var/lib/flotilla/repo'  | 'url: file:///var/lib/flotilla/repo\n    storage-class: STANDARD' | repositories[0].storage-class | s3://
+      unknown sse               | 'sse: AES256'                         | 'sse: rot13'                           | repositories[2].sse | AES256
+      kms key without kms       | 'sse: AES256'                         | 'sse: AES256\n    kms-key-id: k'       | repositories[2].kms-key-id | aws:kms
+      """)
+  void shouldRejectBadReplicationConfigNamingTheKey(String what, String replaced, String replacement, String key, String mentions) {
+    String yaml = REPLICATED.replace(replaced, replacement.replace("\\n", "\n"));
+    assertThat(yaml).as("test setup").isNotEqualTo(REPLICATED);
+
+    FlotillaException failure = loadFailure(yaml);
+
+    assertThat(failure).as(what).isNotNull();
+    assertThat(failure.code()).isEqualTo(ErrorCode.CONFIG);
+    assertThat(failure.getMessage()).startsWith("config key " + key + ": ").contains(mentions);
   }
 }

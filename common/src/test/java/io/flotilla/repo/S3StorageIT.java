@@ -135,4 +135,71 @@ class S3StorageIT extends StorageContractTest {
       run(unreachable::close);
     }
   }
+
+  private S3Storage storageWith(java.util.Map<String, String> classes, String sse, String kmsKeyId) {
+    return new S3Storage(context, new RepositoryConfig("classy", URI.create("s3://" + BUCKET + "/" + prefix), URI.create(server.endpoint()),
+        "us-east-1", true, null, null, classes, sse, kmsKeyId));
+  }
+
+  @Test
+  void shouldStoreEachLabelInItsStorageClassWithServerSideEncryption() throws IOException {
+    // Given a repository with a default class, a class for monthly backups, and SSE-S3
+    S3Storage s3 = storageWith(java.util.Map.of("default", "STANDARD_IA", "monthly", "GLACIER_IR"), "AES256", null);
+    try {
+      // When a monthly backup's objects (one multipart, one whole) and a WAL file are written
+      OutputStreamSource source = newSource();
+      Producer.start(source, LARGE, 31, Producer.CLOSE);
+      run(() -> s3.put("hosts/db1/backups/b1/app.dump", source, PutOptions.label("monthly")));
+      run(() -> s3.putBytes("hosts/db1/backups/b1/manifest.json", Buffer.buffer("{}"), PutOptions.label("monthly")));
+      run(() -> s3.putBytes("hosts/db1/wal/00000001/000000010000000000000001.zst.gpg", Buffer.buffer("wal")));
+
+      // Then HeadObject reports the class and the encryption each was sent with
+      assertThat(run(() -> s3.attributes("hosts/db1/backups/b1/manifest.json")))
+          .isEqualTo(new S3Storage.ObjectAttributes("GLACIER_IR", "AES256", null));
+      assertThat(run(() -> s3.attributes("hosts/db1/wal/00000001/000000010000000000000001.zst.gpg")))
+          .isEqualTo(new S3Storage.ObjectAttributes("STANDARD_IA", "AES256", null));
+      // S3Mock 4.12 keeps the class of a multipart upload but drops its SSE headers when the upload
+      // completes (it echoes them in the CompleteMultipartUpload response only); the KMS tests below
+      // prove CreateMultipartUpload carries them.
+      assertThat(run(() -> s3.attributes("hosts/db1/backups/b1/app.dump")).storageClass()).isEqualTo("GLACIER_IR");
+    } finally {
+      run(s3::close);
+    }
+  }
+
+  @Test
+  void shouldEncryptWithTheConfiguredKmsKey() throws IOException {
+    S3Storage s3 = storageWith(java.util.Map.of(), "aws:kms", S3Server.KMS_KEY_ID);
+    try {
+      OutputStreamSource source = newSource();
+      Producer.start(source, LARGE, 32, Producer.CLOSE);
+      run(() -> s3.put("hosts/db1/backups/b1/app.dump", source, PutOptions.label("daily")));
+      run(() -> s3.putBytes("hosts/db1/backups/b1/manifest.json", Buffer.buffer("{}"), PutOptions.label("daily")));
+
+      S3Storage.ObjectAttributes a = run(() -> s3.attributes("hosts/db1/backups/b1/manifest.json"));
+      assertThat(a.sse()).isEqualTo("aws:kms");
+      assertThat(a.kmsKeyId()).isEqualTo(S3Server.KMS_KEY_ID);
+      assertThat(a.storageClass()).isIn(null, "STANDARD");
+    } finally {
+      run(s3::close);
+    }
+  }
+
+  @Test
+  void shouldSendTheKmsKeyWithEveryKindOfUpload() {
+    // S3Mock refuses a KMS key it does not know: the refusal proves the key travels with each request.
+    S3Storage s3 = storageWith(java.util.Map.of(), "aws:kms", "no-such-key");
+    try {
+      OutputStreamSource source = newSource();
+      Producer.start(source, LARGE, 33, Producer.CLOSE);
+      Throwable multipart = failureOf(() -> s3.put("hosts/db1/backups/b1/app.dump", source, PutOptions.label("daily")));
+      source.cancel(new IOException("upload failed")); // releases the producer thread
+      Throwable whole = failureOf(() -> s3.putBytes("hosts/db1/backups/b1/manifest.json", Buffer.buffer("{}")));
+
+      assertThat(multipart.getMessage()).contains("CreateMultipartUpload").contains("KMS.NotFoundException");
+      assertThat(whole.getMessage()).contains("PutObject").contains("KMS.NotFoundException");
+    } finally {
+      run(s3::close);
+    }
+  }
 }

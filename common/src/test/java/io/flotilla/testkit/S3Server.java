@@ -23,6 +23,12 @@ import java.util.stream.Stream;
 public final class S3Server implements AutoCloseable {
   public static final String ACCESS_KEY = "flotilla-test";
   public static final String SECRET_KEY = "flotilla-test-secret";
+  /**
+   * A KMS key id the server accepts for {@code sse: aws:kms}. S3Mock refuses key ids it was not
+   * given, and it matches the request's key id against the id part of the ARNs it was given.
+   */
+  public static final String KMS_KEY_ID = "flotilla-test-key";
+  private static final String KMS_KEY_ARN = "arn:aws:kms:us-east-1:123456789012:key/" + KMS_KEY_ID;
 
   private final Path root;
   private final int port;
@@ -65,6 +71,7 @@ public final class S3Server implements AutoCloseable {
         "--com.adobe.testing.s3mock.store.root=" + root.resolve("store"),
         "--com.adobe.testing.s3mock.store.retain-files-on-exit=true",
         "--com.adobe.testing.s3mock.store.initial-buckets=" + String.join(",", buckets),
+        "--com.adobe.testing.s3mock.store.valid-kms-keys=" + KMS_KEY_ARN,
         "--logging.level.root=WARN"));
     process = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(root.resolve("s3mock.log").toFile()).start();
     HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(1)).build();

@@ -13,6 +13,7 @@ import io.flotilla.error.ErrorCode;
 import io.flotilla.error.FlotillaException;
 import io.flotilla.manifest.BackupId;
 import io.flotilla.manifest.Manifest;
+import io.flotilla.repo.PutOptions;
 import io.flotilla.repo.Repository;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -97,9 +98,10 @@ public final class LogicalBackup {
             LOG.info("host={} backup={} logical backup started: databases={} repo={}", config.host(), backupId,
                 targets.stream().map(ServerInfo.Database::name).toList(), repo.name());
             progress.expect(targets.stream().mapToLong(ServerInfo.Database::sizeBytes).sum());
-            return dumpAll(backupId, codecs, targets, request.all());
+            return dumpAll(backupId, codecs, targets, request.all(), PutOptions.label(request.label()));
           }).compose(dumps -> volumes.isEmpty() ? Future.succeededFuture(new VolumeBackup.Archived(dumps, List.of()))
-              : new VolumeBackup(vertx, config, repo, progress).archive(backupId, codecs, volumes, request.incremental()).map(archived -> {
+              : new VolumeBackup(vertx, config, repo, progress).archive(backupId, codecs, volumes, request.incremental(),
+                  PutOptions.label(request.label())).map(archived -> {
                 List<Manifest.ObjectEntry> all = new ArrayList<>(dumps);
                 all.addAll(archived.objects());
                 return new VolumeBackup.Archived(all, archived.volumes());
@@ -134,7 +136,8 @@ public final class LogicalBackup {
   }
 
   /** Databases one after another: one pg_dump at a time keeps memory and load predictable. */
-  private Future<List<Manifest.ObjectEntry>> dumpAll(String backupId, CodecChain codecs, List<ServerInfo.Database> targets, boolean globals) {
+  private Future<List<Manifest.ObjectEntry>> dumpAll(String backupId, CodecChain codecs, List<ServerInfo.Database> targets, boolean globals,
+      PutOptions options) {
     List<Manifest.ObjectEntry> objects = new ArrayList<>();
     Future<Void> chain = Future.succeededFuture();
     String prefix = Repository.backupPrefix(config.host(), backupId);
@@ -143,7 +146,7 @@ public final class LogicalBackup {
       chain = chain.compose(v -> {
         progress.label("globals");
         List<String> cmd = List.of(session.tools().tool("pg_dumpall"), "--globals-only", "--no-password", "-d", session.url(null));
-        return ObjectTransfers.uploadCommandOutput(repo, codecs, prefix + key, key, "globals", "sql", cmd, "globals", progress)
+        return ObjectTransfers.uploadCommandOutput(repo, codecs, prefix + key, key, "globals", "sql", cmd, "globals", progress, options)
             .map(e -> {
               objects.add(e);
               return null;
@@ -157,7 +160,7 @@ public final class LogicalBackup {
         LOG.info("host={} backup={} dumping database {}", config.host(), backupId, db.name());
         List<String> cmd = List.of(session.tools().tool("pg_dump"), "-Fc", "-Z0", "--no-password", "-d", session.url(db.name()));
         return ObjectTransfers.uploadCommandOutput(repo, codecs, prefix + key, key, "database", "pg_dump-custom", cmd,
-                "database " + db.name(), progress)
+                "database " + db.name(), progress, options)
             .map(e -> {
               objects.add(e);
               return null;

@@ -5,6 +5,8 @@ import io.flotilla.agent.coordinator.CoordinatorClient;
 import io.flotilla.agent.coordinator.HostProbe;
 import io.flotilla.agent.physical.PhysicalBackup;
 import io.flotilla.agent.progress.Progress;
+import io.flotilla.agent.replication.ReplicationStatus;
+import io.flotilla.agent.replication.ReplicationVerticle;
 import io.flotilla.agent.wal.WalArchive;
 import io.flotilla.error.ErrorCode;
 import io.flotilla.error.FlotillaException;
@@ -24,7 +26,8 @@ import picocli.CommandLine.Option;
 @Command(name = "agent", description = {
     "The long-running agent daemon: the WAL service (pushes WAL files PostgreSQL has marked ready ahead of",
     "archive_command, several in parallel) and, with coordinator: in the config, the coordinator connection",
-    "(heartbeats, assigned backups; cached schedules keep running while no coordinator is reachable)."})
+    "(heartbeats, assigned backups; cached schedules keep running while no coordinator is reachable), and replication",
+    "into every repository with replicate-from: (every interval:, or continuously)."})
 final class AgentDaemonCommand extends AgentCommand {
   @Option(names = "--wal-parallel", paramLabel = "N", defaultValue = "4", description = "WAL files pushed at once (default: ${DEFAULT-VALUE}).")
   int parallel;
@@ -98,6 +101,8 @@ final class AgentDaemonCommand extends AgentCommand {
     }));
     // Without PGDATA there is no WAL to watch: with a coordinator the daemon still runs its jobs.
     boolean walService = s.config.postgres().dataDirectory() != null || s.config.coordinator() == null;
+    List<io.flotilla.config.RepositoryConfig> replicas = s.config.repositories().stream().filter(io.flotilla.config.RepositoryConfig::isReplica).toList();
+    ReplicationStatus replication = new ReplicationStatus();
     s.await(() -> s.repository(null, true).compose((Repository r) -> {
       java.util.List<String> deployed = new java.util.ArrayList<>();
       Future<Void> started = walService
@@ -107,12 +112,15 @@ final class AgentDaemonCommand extends AgentCommand {
           }).compose(v -> writePid(s))
           : Future.succeededFuture();
       return started
+          .compose(v -> replicas.isEmpty() ? Future.succeededFuture()
+              : s.vertx.deployVerticle(new ReplicationVerticle(s.config, replicas, replication)).map(id -> deployed.add(id)))
           .compose(v -> s.config.coordinator() == null ? Future.succeededFuture() : s.vertx.deployVerticle(new CoordinatorClient(
               s.config.host(), s.config.spoolDirectory(), s.config.coordinator(), io.flotilla.agent.Version.get(), a -> runJob(s, a),
-              new HostProbe(s.config, s.pg))).map(id -> deployed.add(id)))
+              new HostProbe(s.config, s.pg, replication::toJson))).map(id -> deployed.add(id)))
           .compose(v -> {
             err().println("flotilla agent: host " + s.config.host() + ": "
                 + (walService ? "WAL service running" : "WAL service off (postgres.data-directory not set)")
+                + (replicas.isEmpty() ? "" : ", replicating into " + String.join(", ", replicas.stream().map(io.flotilla.config.RepositoryConfig::name).toList()))
                 + (s.config.coordinator() == null ? "" : ", coordinator " + s.config.coordinator().url().getHost() + ":"
                     + s.config.coordinator().url().getPort()) + " (Ctrl-C to stop)");
             return stopped.future().compose(x -> Future.join(deployed.stream().map(id -> s.vertx.undeploy(id)).toList()))

@@ -11,7 +11,7 @@ import picocli.CommandLine.Command;
 @Command(name = "flotilla", mixinStandardHelpOptions = true, versionProvider = Flotilla.VersionProvider.class,
     description = "Backup and restore of PostgreSQL hosts: logical dumps streamed compressed and encrypted to file or S3 repositories.",
     subcommands = {BackupCommand.class, ListCommand.class, VerifyCommand.class, RestoreCommand.class, ExpireCommand.class, WalPushCommand.class,
-        WalFetchCommand.class, AgentDaemonCommand.class, StatusCommand.class, SelfTestCommand.class, CommandLine.HelpCommand.class})
+        WalFetchCommand.class, ReplicateCommand.class, AgentDaemonCommand.class, StatusCommand.class, SelfTestCommand.class, CommandLine.HelpCommand.class})
 public final class Flotilla {
   /** Where commands print; replaceable so tests can run the real command line in-process. */
   static final ThreadLocal<PrintStream> OUT = ThreadLocal.withInitial(() -> System.out);

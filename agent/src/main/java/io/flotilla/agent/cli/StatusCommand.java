@@ -34,6 +34,7 @@ final class StatusCommand extends AgentCommand {
     Optional<Archiver> pgArchiver = s.await(() -> s.vertx.executeBlocking(() -> archiver(s.pg), false));
     Optional<WalSpool.ArchiverStatus> spool = s.await(() -> s.vertx.executeBlocking(() -> new WalSpool(s.config.spoolDirectory()).status(), false));
     Long lag = s.await(() -> s.vertx.executeBlocking(() -> readyCount(s.config.postgres().dataDirectory()), false));
+    List<io.vertx.core.json.JsonObject> replication = replicationLag(s);
 
     String lastWal = pgArchiver.map(Archiver::lastArchived).orElse(spool.map(WalSpool.ArchiverStatus::lastArchived).orElse(null));
     Instant lastWalAt = pgArchiver.map(Archiver::lastArchivedAt).orElse(spool.map(WalSpool.ArchiverStatus::lastArchivedAt).orElse(null));
@@ -70,6 +71,10 @@ final class StatusCommand extends AgentCommand {
       newestLogical.ifPresent(m -> n.set("newestLogicalBackup", summary(m)));
       newestPhysical.ifPresent(m -> n.set("newestPhysicalBackup", summary(m)));
       n.put("backups", backups.size());
+      if (!replication.isEmpty()) {
+        com.fasterxml.jackson.databind.node.ArrayNode arr = n.putArray("replication");
+        replication.forEach(j -> arr.add(Manifests.JSON.valueToTree(j.getMap())));
+      }
       out().println(n.toPrettyString());
       return 0;
     }
@@ -80,7 +85,28 @@ final class StatusCommand extends AgentCommand {
     pgArchiver.filter(a -> a.failedCount() > 0).ifPresent(a -> out().printf("archive failures:  %d, last %s at %s%n", a.failedCount(), a.lastFailed(), a.lastFailedAt()));
     out().printf("newest logical:    %s%n", newestLogical.map(StatusCommand::line).orElse("none"));
     out().printf("newest physical:   %s%n", newestPhysical.map(StatusCommand::line).orElse("none"));
+    for (io.vertx.core.json.JsonObject j : replication) {
+      String what = j.containsKey("error") ? "unknown: " + j.getString("error")
+          : j.getLong("objectsBehind") == 0 ? "in sync (0 objects behind)"
+          : j.getLong("objectsBehind") + " objects (" + Progress.bytes(j.getLong("bytesBehind")) + ") behind, "
+              + (j.getLong("lagSeconds") == null ? "never in sync" : human(j.getLong("lagSeconds")) + " since last in sync");
+      out().printf("replica %-10s %s (from %s)%n", j.getString("replica") + ":", what, j.getString("source"));
+    }
     return 0;
+  }
+
+  /** Lag of every replica in the config, by listing both sides; a replica that cannot be read says why. */
+  private static List<io.vertx.core.json.JsonObject> replicationLag(Session s) {
+    io.flotilla.agent.replication.Replication replication = new io.flotilla.agent.replication.Replication(s.vertx, s.context, s.config);
+    List<io.vertx.core.json.JsonObject> out = new java.util.ArrayList<>();
+    for (io.flotilla.config.RepositoryConfig rc : replication.replicas(null)) {
+      try {
+        out.add(s.await(() -> replication.lag(rc)).toJson());
+      } catch (FlotillaException e) {
+        out.add(new io.vertx.core.json.JsonObject().put("replica", rc.name()).put("source", rc.replicateFrom()).put("error", e.getMessage()));
+      }
+    }
+    return out;
   }
 
   private static ObjectNode summary(Manifest m) {

@@ -21,10 +21,17 @@ import java.util.stream.Stream;
 public final class HostProbe implements Callable<JsonObject> {
   private final HostConfig config;
   private final PgSession pg;
+  private final java.util.function.Supplier<JsonObject> replication;
 
   public HostProbe(HostConfig config, PgSession pg) {
+    this(config, pg, null);
+  }
+
+  /** @param replication the lag per replica from the daemon's latest replication passes (null: none run here) */
+  public HostProbe(HostConfig config, PgSession pg, java.util.function.Supplier<JsonObject> replication) {
     this.config = config;
     this.pg = pg;
+    this.replication = replication;
   }
 
   @Override
@@ -72,6 +79,12 @@ public final class HostProbe implements Callable<JsonObject> {
             fs.getTotalSpace()));
       } catch (Exception e) {
         // PGDATA not visible to the agent
+      }
+    }
+    if (replication != null) {
+      JsonObject lag = replication.get();
+      if (!lag.isEmpty()) {
+        hb.put("replication", lag);
       }
     }
     return hb.put("postgres", postgres).put("wal", wal);

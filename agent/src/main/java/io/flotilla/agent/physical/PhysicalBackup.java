@@ -11,6 +11,7 @@ import io.flotilla.error.ErrorCode;
 import io.flotilla.error.FlotillaException;
 import io.flotilla.manifest.BackupId;
 import io.flotilla.manifest.Manifest;
+import io.flotilla.repo.PutOptions;
 import io.flotilla.repo.Repository;
 import io.flotilla.wal.Lsn;
 import io.flotilla.wal.WalFile;
@@ -132,7 +133,7 @@ public final class PhysicalBackup {
                       String startLsn = sr.getString(0);
                       int timeline = sr.getInteger(1);
                       LOG.info("host={} backup={} physical backup started at {} on timeline {}", config.host(), backupId, startLsn, timeline);
-                      return copyTablespaces(prefix, codecs, spaces, s.checksums(), Lsn.parse(startLsn))
+                      return copyTablespaces(prefix, codecs, spaces, s.checksums(), Lsn.parse(startLsn), PutOptions.label(label))
                           .compose(copied -> conn.query("SELECT lsn::text, translate(encode(convert_to(labelfile, 'UTF8'), 'base64'), E'\\n', ''),"
                                   + " translate(encode(convert_to(coalesce(spcmapfile, ''), 'UTF8'), 'base64'), E'\\n', '') FROM pg_backup_stop(false)")
                               .execute()
@@ -215,13 +216,14 @@ public final class PhysicalBackup {
   /** Archives of PGDATA written at once: 2 keeps both cores busy reading, checking and compressing. */
   static final int PARTS = 2;
 
-  private Future<Copied> copyTablespaces(String prefix, CodecChain codecs, List<Manifest.Tablespace> spaces, boolean checksums, long startLsn) {
+  private Future<Copied> copyTablespaces(String prefix, CodecChain codecs, List<Manifest.Tablespace> spaces, boolean checksums, long startLsn,
+      PutOptions options) {
     return vertx.executeBlocking(() -> TablespaceArchiver.balance(Path.of(spaces.get(0).location()), PARTS), false)
-        .compose(pgdataParts -> copyTablespaces(prefix, codecs, spaces, checksums, startLsn, pgdataParts));
+        .compose(pgdataParts -> copyTablespaces(prefix, codecs, spaces, checksums, startLsn, pgdataParts, options));
   }
 
   private Future<Copied> copyTablespaces(String prefix, CodecChain codecs, List<Manifest.Tablespace> spaces, boolean checksums, long startLsn,
-      java.util.Map<String, Integer> pgdataParts) {
+      java.util.Map<String, Integer> pgdataParts, PutOptions options) {
     Copied copied = new Copied();
     List<Future<Void>> uploads = new ArrayList<>();
     for (Manifest.Tablespace ts : spaces) {
@@ -231,7 +233,7 @@ public final class PhysicalBackup {
           ts.oid() == 0 ? pgdataParts : java.util.Map.of());
       progress.label("base backup");
       uploads.add(ObjectTransfers.upload(repo, codecs, prefix + ts.object(), ts.object(), "tablespace", "tar", "tablespace-" + ts.oid() + "-" + part,
-          progress, archiver::write).map(entry -> {
+          progress, options, archiver::write).map(entry -> {
             synchronized (copied) {
               copied.objects.add(entry);
               copied.files.addAll(archiver.files);

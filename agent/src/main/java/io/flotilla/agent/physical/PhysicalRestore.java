@@ -289,7 +289,8 @@ public final class PhysicalRestore {
     List<String> settings = new ArrayList<>();
     settings.add("");
     settings.add("# Added by flotilla restore of backup " + m.backupId() + " at " + Instant.now());
-    settings.add("restore_command = " + quote(r.launcher() + " wal-fetch --config " + r.configPath() + " %f %p"));
+    // Always the repository restored from: a restore from a replica must keep fetching WAL from it when the primary is gone.
+    settings.add("restore_command = " + quote(r.launcher() + " wal-fetch --config " + r.configPath() + " --repo " + repo.name() + " %f %p"));
     settings.add("recovery_target_timeline = " + quote(r.target().timeline() == null ? "latest" : r.target().timeline()));
     Target t = r.target();
     if (t.time() != null) {

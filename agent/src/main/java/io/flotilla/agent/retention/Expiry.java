@@ -133,7 +133,7 @@ public final class Expiry {
   }
 
   /** The WAL file an object holds: its name without the codec suffix. Anything else is left alone. */
-  static Optional<WalFile> walFile(String key) {
+  public static Optional<WalFile> walFile(String key) {
     String name = key.substring(key.lastIndexOf('/') + 1);
     for (String suffix : CodecChain.knownSuffixes()) {
       if (name.endsWith(suffix)) {

@@ -8,6 +8,7 @@ import io.flotilla.codec.MeasuringOutputStream;
 import io.flotilla.error.ErrorCode;
 import io.flotilla.error.FlotillaException;
 import io.flotilla.manifest.Manifest;
+import io.flotilla.repo.PutOptions;
 import io.flotilla.repo.Repository;
 import io.flotilla.repo.StoredObject;
 import io.flotilla.stream.OutputStreamSource;
@@ -45,7 +46,13 @@ public final class ObjectTransfers {
    */
   public static Future<Manifest.ObjectEntry> uploadCommandOutput(Repository repo, CodecChain codecs, String key, String relativeKey,
       String type, String format, List<String> command, String what, Progress progress) {
-    return upload(repo, codecs, key, relativeKey, type, format, what, progress, plain -> {
+    return uploadCommandOutput(repo, codecs, key, relativeKey, type, format, command, what, progress, PutOptions.NONE);
+  }
+
+  /** {@link #uploadCommandOutput} with write hints (the backup's label, for the storage class). */
+  public static Future<Manifest.ObjectEntry> uploadCommandOutput(Repository repo, CodecChain codecs, String key, String relativeKey,
+      String type, String format, List<String> command, String what, Progress progress, PutOptions options) {
+    return upload(repo, codecs, key, relativeKey, type, format, what, progress, options, plain -> {
       Process process;
       try {
         process = new ProcessBuilder(command).start();
@@ -77,8 +84,14 @@ public final class ObjectTransfers {
    */
   public static Future<Manifest.ObjectEntry> upload(Repository repo, CodecChain codecs, String key, String relativeKey,
       String type, String format, String what, Progress progress, PlainProducer producer) {
+    return upload(repo, codecs, key, relativeKey, type, format, what, progress, PutOptions.NONE, producer);
+  }
+
+  /** {@link #upload} with write hints (the backup's label, for the storage class). */
+  public static Future<Manifest.ObjectEntry> upload(Repository repo, CodecChain codecs, String key, String relativeKey,
+      String type, String format, String what, Progress progress, PutOptions options, PlainProducer producer) {
     OutputStreamSource source = new OutputStreamSource(repo.context());
-    Future<StoredObject> stored = repo.storage().put(key, source);
+    Future<StoredObject> stored = repo.storage().put(key, source, options);
     CompletableFuture<Produced> produced = new CompletableFuture<>();
     Thread thread = new Thread(() -> produce(repo, codecs, source, relativeKey, what, progress, producer, produced),
         "flotilla-" + what.replaceAll("[^A-Za-z0-9_.-]", "_"));

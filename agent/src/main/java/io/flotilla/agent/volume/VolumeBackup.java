@@ -12,6 +12,7 @@ import io.flotilla.error.ErrorCode;
 import io.flotilla.error.FlotillaException;
 import io.flotilla.manifest.BackupId;
 import io.flotilla.manifest.Manifest;
+import io.flotilla.repo.PutOptions;
 import io.flotilla.repo.Repository;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -82,7 +83,7 @@ public final class VolumeBackup {
     String backupId = BackupId.next(started);
     CodecChain codecs = CodecChain.from(config.compression(), config.encryption());
     return repo.cleanupIncomplete(config.host())
-        .compose(removed -> archive(backupId, codecs, volumes, request.incremental()))
+        .compose(removed -> archive(backupId, codecs, volumes, request.incremental(), PutOptions.label(request.label())))
         .compose(archived -> {
           Manifest m = new Manifest(Manifest.FORMAT, Version.get(), backupId, config.host(), "volume", request.label(), null, 0,
               started.toString(), Instant.now().toString(), new Manifest.Codecs(codecs.compression().id(), codecs.level(), codecs.encryption()),
@@ -99,7 +100,7 @@ public final class VolumeBackup {
    * host's backup lock and writes the manifest. Incremental: each volume is compared with the newest
    * complete backup that holds it (a full backup when there is none).
    */
-  public Future<Archived> archive(String backupId, CodecChain codecs, List<VolumeConfig> volumes, boolean incremental) {
+  public Future<Archived> archive(String backupId, CodecChain codecs, List<VolumeConfig> volumes, boolean incremental, PutOptions options) {
     Future<List<Manifest>> earlier = incremental ? repo.listBackups(config.host()) : Future.succeededFuture(List.of());
     return earlier.compose(backups -> {
       List<Manifest.ObjectEntry> objects = new ArrayList<>();
@@ -107,7 +108,7 @@ public final class VolumeBackup {
       Future<Void> chain = Future.succeededFuture();
       for (VolumeConfig volume : volumes) {
         Optional<Manifest> base = backups.stream().filter(m -> m.volume(volume.name()).isPresent()).findFirst();
-        chain = chain.compose(v -> archiveOne(backupId, codecs, volume, base.orElse(null)).map(pair -> {
+        chain = chain.compose(v -> archiveOne(backupId, codecs, volume, base.orElse(null), options).map(pair -> {
           objects.add(pair.object());
           sections.add(pair.volume());
           return null;
@@ -119,7 +120,7 @@ public final class VolumeBackup {
 
   private record One(Manifest.ObjectEntry object, Manifest.Volume volume) {}
 
-  private Future<One> archiveOne(String backupId, CodecChain codecs, VolumeConfig volume, Manifest base) {
+  private Future<One> archiveOne(String backupId, CodecChain codecs, VolumeConfig volume, Manifest base, PutOptions options) {
     String key = "volumes/" + volume.name() + ".tar" + codecs.suffix();
     Map<String, Manifest.VolumeFile> previous = new HashMap<>();
     if (base != null) {
@@ -138,7 +139,7 @@ public final class VolumeBackup {
       LOG.info("host={} backup={} archiving volume {} ({}){}", config.host(), backupId, volume.name(), volume.path(),
           base == null ? "" : ", incremental on " + base.backupId());
       return ObjectTransfers.upload(repo, codecs, Repository.backupPrefix(config.host(), backupId) + key, key, "volume", "tar",
-          "volume-" + volume.name(), progress,
+          "volume-" + volume.name(), progress, options,
           plain -> Pipelined.run("flotilla-tar-" + volume.name(), archiver::write, plain));
     }).map(object -> {
       for (Manifest.ChangedFile c : archiver.changed) {

@@ -7,10 +7,8 @@ import io.flotilla.repo.Storage;
 import io.flotilla.repo.StorageFeature;
 import io.flotilla.repo.StoredObject;
 import io.vertx.core.Future;
-import io.vertx.core.Handler;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
-import io.vertx.core.file.AsyncFile;
 import io.vertx.core.file.OpenOptions;
 import io.vertx.core.streams.Pipe;
 import io.vertx.core.streams.ReadStream;
@@ -228,7 +226,7 @@ public final class FileStorage implements Storage {
     Path p = path(key);
     return stat(key).compose(st -> vertx.fileSystem().open(p.toString(), new OpenOptions().setRead(true).setWrite(false).setCreate(false))
         .recover(t -> Future.failedFuture(translate(t)))
-        .map(file -> new FileReadStream(file.setReadBufferSize(64 * 1024).pause(), st.size())));
+        .map(file -> new AsyncFileObjectStream(file.setReadBufferSize(64 * 1024).pause(), st.size())));
   }
 
   @Override
@@ -349,67 +347,5 @@ public final class FileStorage implements Storage {
   @Override
   public Future<Void> close() {
     return Future.succeededFuture();
-  }
-
-  /** An AsyncFile as an {@link ObjectReadStream}: cancel closes the file. */
-  private static final class FileReadStream implements ObjectReadStream {
-    private final AsyncFile file;
-    private final long size;
-
-    FileReadStream(AsyncFile file, long size) {
-      this.file = file;
-      this.size = size;
-    }
-
-    @Override
-    public long size() {
-      return size;
-    }
-
-    @Override
-    public void cancel() {
-      file.close();
-    }
-
-    @Override
-    public FileReadStream exceptionHandler(Handler<Throwable> handler) {
-      file.exceptionHandler(handler);
-      return this;
-    }
-
-    @Override
-    public FileReadStream handler(Handler<Buffer> handler) {
-      file.handler(handler);
-      return this;
-    }
-
-    @Override
-    public FileReadStream pause() {
-      file.pause();
-      return this;
-    }
-
-    @Override
-    public FileReadStream resume() {
-      file.resume();
-      return this;
-    }
-
-    @Override
-    public FileReadStream fetch(long amount) {
-      file.fetch(amount);
-      return this;
-    }
-
-    @Override
-    public FileReadStream endHandler(Handler<Void> endHandler) {
-      file.endHandler(v -> {
-        file.close();
-        if (endHandler != null) {
-          endHandler.handle(v);
-        }
-      });
-      return this;
-    }
   }
 }

@@ -4,6 +4,7 @@ import io.flotilla.config.RepositoryConfig;
 import io.flotilla.error.ErrorCode;
 import io.flotilla.error.FlotillaException;
 import io.flotilla.repo.ObjectReadStream;
+import io.flotilla.repo.PutOptions;
 import io.flotilla.repo.Storage;
 import io.flotilla.repo.StorageFeature;
 import io.flotilla.repo.StoredObject;
@@ -46,6 +47,8 @@ import software.amazon.awssdk.services.s3.model.NoSuchUploadException;
 import software.amazon.awssdk.services.s3.model.ObjectIdentifier;
 import software.amazon.awssdk.services.s3.model.S3Exception;
 import software.amazon.awssdk.services.s3.model.S3Object;
+import software.amazon.awssdk.services.s3.model.ServerSideEncryption;
+import software.amazon.awssdk.services.s3.model.StorageClass;
 
 /**
  * A repository in an S3 bucket (AWS or any S3-compatible endpoint), through the AWS SDK v2 async
@@ -65,9 +68,11 @@ public final class S3Storage implements Storage {
   private final String bucket;
   private final String prefix;
   private final String description;
+  private final RepositoryConfig config;
 
   public S3Storage(Context context, RepositoryConfig config) {
     this.context = context;
+    this.config = config;
     this.bucket = config.url().getHost();
     String path = config.url().getPath() == null ? "" : config.url().getPath().replaceAll("^/+", "");
     this.prefix = path.isEmpty() || path.endsWith("/") ? path : path + "/";
@@ -152,23 +157,54 @@ public final class S3Storage implements Storage {
     return new FlotillaException(ErrorCode.REPOSITORY, "S3 " + what + " " + key + " failed on " + description + ": " + c.getMessage(), c);
   }
 
+  /** The storage class the config names for this write's label (null: the bucket's default). */
+  private StorageClass storageClass(PutOptions options) {
+    String c = config.storageClass(options.label());
+    return c == null ? null : StorageClass.fromValue(c);
+  }
+
+  private ServerSideEncryption sse() {
+    return config.sse() == null ? null : ServerSideEncryption.fromValue(config.sse());
+  }
+
   @Override
   public Future<StoredObject> putBytes(String key, Buffer data) {
+    return putBytes(key, data, PutOptions.NONE);
+  }
+
+  @Override
+  public Future<StoredObject> putBytes(String key, Buffer data, PutOptions options) {
     byte[] bytes = data.getBytes();
-    return call("PutObject", key, () -> s3.putObject(b -> b.bucket(bucket).key(fullKey(key)).contentLength((long) bytes.length),
+    return call("PutObject", key, () -> s3.putObject(b -> b.bucket(bucket).key(fullKey(key)).contentLength((long) bytes.length)
+            .storageClass(storageClass(options)).serverSideEncryption(sse()).ssekmsKeyId(config.kmsKeyId()),
             AsyncRequestBody.fromBytes(bytes)))
         .map(r -> new StoredObject(key, bytes.length));
   }
 
   @Override
   public Future<StoredObject> put(String key, ReadStream<Buffer> data) {
-    return new MultipartUpload0(key, data).start();
+    return put(key, data, PutOptions.NONE);
   }
+
+  @Override
+  public Future<StoredObject> put(String key, ReadStream<Buffer> data, PutOptions options) {
+    return new MultipartUpload0(key, data, options).start();
+  }
+
+  /** How an object is stored, as HeadObject reports it: for tests and {@code flotilla status}. */
+  public Future<ObjectAttributes> attributes(String key) {
+    return call("HeadObject", key, () -> s3.headObject(b -> b.bucket(bucket).key(fullKey(key))))
+        .map(r -> new ObjectAttributes(r.storageClassAsString(), r.serverSideEncryptionAsString(), r.ssekmsKeyId()));
+  }
+
+  /** @param storageClass as reported (null: STANDARD); @param sse server-side encryption; @param kmsKeyId its key */
+  public record ObjectAttributes(String storageClass, String sse, String kmsKeyId) {}
 
   /** One streaming upload: a single PUT when the stream is small, multipart otherwise. */
   private final class MultipartUpload0 {
     private final String key;
     private final ReadStream<Buffer> data;
+    private final PutOptions options;
     private final Promise<StoredObject> result = Promise.promise();
     private final TreeMap<Integer, String> etags = new TreeMap<>();
     private Buffer current = Buffer.buffer();
@@ -180,9 +216,10 @@ public final class S3Storage implements Storage {
     private boolean failed;
     private boolean paused;
 
-    MultipartUpload0(String key, ReadStream<Buffer> data) {
+    MultipartUpload0(String key, ReadStream<Buffer> data, PutOptions options) {
       this.key = key;
       this.data = data;
+      this.options = options;
     }
 
     Future<StoredObject> start() {
@@ -192,7 +229,7 @@ public final class S3Storage implements Storage {
         if (uploadId == null) {
           Buffer whole = current;
           current = null;
-          putBytes(key, whole).onComplete(ar -> {
+          putBytes(key, whole, options).onComplete(ar -> {
             if (ar.succeeded()) {
               result.tryComplete(ar.result());
             } else {
@@ -227,7 +264,8 @@ public final class S3Storage implements Storage {
 
     private void sendPart() {
       if (uploadId == null) {
-        uploadId = call("CreateMultipartUpload", key, () -> s3.createMultipartUpload(b -> b.bucket(bucket).key(fullKey(key))))
+        uploadId = call("CreateMultipartUpload", key, () -> s3.createMultipartUpload(b -> b.bucket(bucket).key(fullKey(key))
+            .storageClass(storageClass(options)).serverSideEncryption(sse()).ssekmsKeyId(config.kmsKeyId())))
             .map(r -> r.uploadId());
       }
       int partNumber = nextPart++;

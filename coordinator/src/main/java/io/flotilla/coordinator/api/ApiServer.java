@@ -93,7 +93,22 @@ public final class ApiServer extends VerticleBase {
         .put("member", s.leader().memberName()).put("members", s.members().get())
         .put("leader", term == null ? null : new JsonObject().put("member", term.member()).put("epoch", term.epoch())
             .put("leaseExpiresAt", Instant.ofEpochMilli(term.expiresAt()).toString())))));
-    r.get("/api/v1/hosts").handler(ctx -> viewer(ctx, () -> Future.succeededFuture(hosts())));
+    // Thousands of hosts make a list of megabytes: built and encoded on a worker, not on the event loop
+    // that also carries this member's agent sockets (it delayed their heartbeat acks by as long).
+    // While someone reads it, the list is rebuilt every second in the background and requests get the
+    // newest copy (at most a second old; heartbeats arrive every ten), so a request never waits for it.
+    r.get("/api/v1/hosts").handler(ctx -> viewer(ctx, () -> {
+      hostsWanted = System.currentTimeMillis();
+      Buffer cached = hostsList;
+      return cached != null ? Future.succeededFuture(cached) : rebuildHosts();
+    }));
+    vertx.setPeriodic(1000, id -> {
+      if (System.currentTimeMillis() - hostsWanted < 30_000) {
+        rebuildHosts();
+      } else {
+        hostsList = null;
+      }
+    });
     r.get("/api/v1/hosts/:host").handler(ctx -> viewer(ctx, () -> Future.succeededFuture(host(ctx.pathParam("host")))));
     r.get("/api/v1/hosts/:host/backups").handler(ctx -> viewer(ctx, () -> {
       host(ctx.pathParam("host"));
@@ -115,8 +130,8 @@ public final class ApiServer extends VerticleBase {
         return j;
       });
     }));
-    r.get("/api/v1/compliance").handler(ctx -> viewer(ctx, () -> Future.succeededFuture(new JsonArray(List.copyOf(
-        s.compliance().all(Instant.now()))))));
+    r.get("/api/v1/compliance").handler(ctx -> viewer(ctx, () -> vertx.executeBlocking(() -> new JsonArray(List.copyOf(
+        s.compliance().all(Instant.now()))).toBuffer(), false)));
     r.get("/api/v1/policies").handler(ctx -> viewer(ctx, () -> Future.succeededFuture(new JsonArray(
         s.policies().all().stream().map(Policies::toJson).toList()))));
     r.get("/api/v1/policies/:name").handler(ctx -> viewer(ctx, () -> Future.succeededFuture(Policies.toJson(
@@ -207,6 +222,8 @@ public final class ApiServer extends VerticleBase {
       }
       if (result instanceof String text) {
         ctx.response().setStatusCode(status).end(text);
+      } else if (result instanceof Buffer json) {
+        ctx.response().setStatusCode(status).putHeader("Content-Type", "application/json").end(json);
       } else {
         Buffer b = result instanceof JsonObject o ? o.toBuffer() : ((JsonArray) result).toBuffer();
         ctx.response().setStatusCode(status).putHeader("Content-Type", "application/json").end(b);
@@ -246,6 +263,21 @@ public final class ApiServer extends VerticleBase {
     } catch (NumberFormatException e) {
       throw new FlotillaException(ErrorCode.USAGE, "limit must be a number, got '" + s + "'");
     }
+  }
+
+  private volatile Buffer hostsList;
+  private volatile long hostsWanted;
+  private Future<Buffer> building;
+
+  private Future<Buffer> rebuildHosts() {
+    if (building == null) {
+      building = vertx.executeBlocking(() -> hosts().toBuffer(), false).onSuccess(b -> hostsList = b)
+          .eventually(() -> {
+            building = null;
+            return Future.succeededFuture();
+          });
+    }
+    return building;
   }
 
   private JsonArray hosts() {

@@ -46,24 +46,24 @@ public final class ComplianceWatcher extends VerticleBase {
     }
     busy = true;
     Instant now = Instant.now();
-    vertx.sharedData().<String, String>getAsyncMap(MAP).compose(map -> {
+    // One read of the whole (small) state map, then writes only for the hosts that changed. A get per
+    // host (2,000 at once every interval) queued the heartbeat writes behind them: ack p99 1.3-1.7 s.
+    vertx.sharedData().<String, String>getAsyncMap(MAP).compose(map -> map.entries().compose(previous -> {
       List<Future<?>> work = new ArrayList<>();
       for (JsonObject c : compliance.all(now)) {
         String host = c.getString("host");
-        work.add(map.get(host).compose(prevRaw -> {
-          JsonObject prev = prevRaw == null ? new JsonObject() : new JsonObject(prevRaw);
-          String rpo = c.getJsonObject("rpo").getString("state");
-          String rto = c.getJsonObject("rto").getString("state");
-          transition(host, "rpo", prev.getString("rpo"), rpo, c.getJsonObject("rpo"));
-          transition(host, "rto", prev.getString("rto"), rto, c.getJsonObject("rto"));
-          if (rpo.equals(prev.getString("rpo")) && rto.equals(prev.getString("rto"))) {
-            return Future.succeededFuture();
-          }
-          return map.put(host, new JsonObject().put("rpo", rpo).put("rto", rto).encode());
-        }));
+        String prevRaw = previous.get(host);
+        JsonObject prev = prevRaw == null ? new JsonObject() : new JsonObject(prevRaw);
+        String rpo = c.getJsonObject("rpo").getString("state");
+        String rto = c.getJsonObject("rto").getString("state");
+        transition(host, "rpo", prev.getString("rpo"), rpo, c.getJsonObject("rpo"));
+        transition(host, "rto", prev.getString("rto"), rto, c.getJsonObject("rto"));
+        if (!rpo.equals(prev.getString("rpo")) || !rto.equals(prev.getString("rto"))) {
+          work.add(map.put(host, new JsonObject().put("rpo", rpo).put("rto", rto).encode()));
+        }
       }
       return Future.join(work);
-    }).onComplete(ar -> {
+    })).onComplete(ar -> {
       busy = false;
       if (ar.failed()) {
         LOG.warn("compliance check failed: {}", ar.cause().toString());
