@@ -69,7 +69,8 @@ class VolumeBackupIT {
       Files.createDirectories(volumes.resolve(v));
     }
     config = Fixtures.config(dir.resolve("conf"), pg, "file://" + repo, null);
-    String second = "  - name: second\n    url: file://" + dir.resolve("repo2") + "\n";
+    String second = "  - name: second\n    url: file://" + dir.resolve("repo2") + "\n"
+        + "  - name: replica\n    url: file://" + dir.resolve("repo-replica") + "\n    replicate-from: primary\n";
     Files.writeString(config, Files.readString(config).replace("encryption:\n", second + "encryption:\n")
         + "volumes:\n"
         + "  - name: files\n    path: " + volumes.resolve("files") + "\n    exclude: [\"*.tmp\", node_modules, \"logs/*.gz\"]\n"
@@ -474,6 +475,33 @@ class VolumeBackupIT {
       m.replaceAll((k, v) -> v.startsWith("dir") ? v.replaceAll(" \\S+Z ", " ") : v);
     }
     assertThat(got).isEqualTo(expected);
+  }
+
+  @Test
+  void shouldRestoreAnIncrementalVolumeFromAReplicaAlone() throws Exception {
+    // given a full and an incremental backup of a volume, replicated
+    Path data = Files.createDirectories(volumes.resolve("replicated"));
+    Path rconfig = dir.resolve("conf/replicated.yaml");
+    Files.writeString(rconfig, Files.readString(config).replace("volumes:\n", "volumes:\n  - name: replicated\n    path: " + data + "\n"));
+    Files.writeString(data.resolve("kept.txt"), "unchanged\n");
+    Files.write(data.resolve("big.bin"), bytes(500_000, 21));
+    String full = Cli.run(rconfig, "backup", "--kind", "volume", "--volume", "replicated").lastLine();
+    Files.writeString(data.resolve("kept.txt"), "changed\n");
+    String inc = Cli.run(rconfig, "backup", "--kind", "volume", "--volume", "replicated", "--incremental").lastLine();
+    Cli.Result replicate = Cli.run(rconfig, "replicate", "--once", "--to", "replica");
+    assertThat(replicate.exitCode()).as(replicate.toString()).isZero();
+
+    // when the incremental is restored from the replica (its base read there too)
+    Path target = dir.resolve("restored-from-replica");
+    Cli.Result restore = Cli.run(rconfig, "restore", "--kind", "volume", "--volume", "replicated", "--backup", inc, "--repo", "replica",
+        "--to", target.toString());
+
+    // then the tree is the current one, and the replica verifies
+    assertThat(restore.exitCode()).as(restore.toString()).isZero();
+    assertThat(restore.stdout()).contains(full);
+    assertThat(snapshot(target)).isEqualTo(snapshot(data));
+    Cli.Result verify = Cli.run(rconfig, "verify", "--backup", inc, "--repo", "replica");
+    assertThat(verify.exitCode()).as(verify.toString()).isZero();
   }
 
   // --- helpers ---------------------------------------------------------------------------------
