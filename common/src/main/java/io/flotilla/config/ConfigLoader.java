@@ -81,7 +81,7 @@ public final class ConfigLoader {
   }
 
   static HostConfig parse(ConfigNode root, Path baseDir) {
-    root.onlyKeys(Set.of("host", "postgres", "repositories", "encryption", "compression", "lock-directory", "coordinator", "retention"));
+    root.onlyKeys(Set.of("host", "postgres", "repositories", "encryption", "compression", "lock-directory", "coordinator", "retention", "volumes"));
     String host = root.requiredString("host");
     if (!host.matches("[A-Za-z0-9][A-Za-z0-9._-]{0,127}")) {
       throw root.error("host", "must be letters, digits, '.', '_' or '-' (it names a folder in the repository), got '" + host + "'");
@@ -175,8 +175,42 @@ public final class ConfigLoader {
     }
     ConfigNode ret = root.child("retention");
     io.flotilla.retention.RetentionPolicy retention = ret == null ? io.flotilla.retention.RetentionPolicy.KEEP_ALL : retention(ret);
+    List<VolumeConfig> volumes = new ArrayList<>();
+    for (ConfigNode v : root.list("volumes")) {
+      VolumeConfig volume = volume(v);
+      if (volumes.stream().anyMatch(o -> o.name().equals(volume.name()))) {
+        throw v.error("name", "volume name '" + volume.name() + "' is used twice");
+      }
+      volumes.add(volume);
+    }
     return new HostConfig(host, new PostgresConfig(url, bin, dataDirectory), List.copyOf(repos), encryption, compression, lockDir,
-        coordinator, retention);
+        coordinator, retention, List.copyOf(volumes));
+  }
+
+  /** One entry of {@code volumes:}. The path must be absolute here; whether it exists is checked when a backup runs. */
+  static VolumeConfig volume(ConfigNode v) {
+    v.onlyKeys(Set.of("name", "path", "exclude"));
+    String name = v.requiredString("name");
+    if (!name.matches("[A-Za-z0-9][A-Za-z0-9._-]{0,127}")) {
+      throw v.error("name", "must be letters, digits, '.', '_' or '-' (it names a file in the repository), got '" + name + "'");
+    }
+    String rawPath = v.requiredString("path");
+    Path path = Path.of(rawPath);
+    if (!path.isAbsolute()) {
+      throw v.error("path", "must be an absolute directory, got '" + rawPath + "'");
+    }
+    List<String> exclude = v.strings("exclude");
+    for (int i = 0; i < exclude.size(); i++) {
+      try {
+        java.nio.file.FileSystems.getDefault().getPathMatcher("glob:" + exclude.get(i));
+      } catch (RuntimeException e) {
+        throw v.error("exclude[" + i + "]", "not a valid glob: " + e.getMessage().lines().findFirst().orElse(""));
+      }
+      if (exclude.get(i).startsWith("/")) {
+        throw v.error("exclude[" + i + "]", "patterns are relative to the volume's path: drop the leading '/' from '" + exclude.get(i) + "'");
+      }
+    }
+    return new VolumeConfig(name, path.normalize(), List.copyOf(exclude));
   }
 
   /** A retention block: keep-last, keep-daily, keep-weekly, keep-monthly, keep-yearly, recovery-window-days. */

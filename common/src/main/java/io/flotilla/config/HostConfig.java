@@ -16,6 +16,7 @@ import java.util.Optional;
  *     segments, archiver status) live
  * @param coordinator how to reach the coordinator (null: the agent runs alone)
  * @param retention what {@code flotilla expire} keeps
+ * @param volumes directories backed up as tar archives
  */
 public record HostConfig(
     String host,
@@ -25,7 +26,19 @@ public record HostConfig(
     CompressionConfig compression,
     Path lockDirectory,
     AgentCoordinatorConfig coordinator,
-    io.flotilla.retention.RetentionPolicy retention) {
+    io.flotilla.retention.RetentionPolicy retention,
+    List<VolumeConfig> volumes) {
+
+  /** A config without volumes (hosts that back up databases only). */
+  public HostConfig(String host, PostgresConfig postgres, List<RepositoryConfig> repositories, EncryptionConfig encryption,
+      CompressionConfig compression, Path lockDirectory, AgentCoordinatorConfig coordinator, io.flotilla.retention.RetentionPolicy retention) {
+    this(host, postgres, repositories, encryption, compression, lockDirectory, coordinator, retention, List.of());
+  }
+
+  /** The configured volume called {@code name}. */
+  public Optional<VolumeConfig> volume(String name) {
+    return volumes.stream().filter(v -> v.name().equals(name)).findFirst();
+  }
 
   /** Local state of the WAL service: {@code <lock-directory>/flotilla-<host>-spool}. */
   public Path spoolDirectory() {

@@ -15,7 +15,8 @@ import java.util.Optional;
  * @param flotillaVersion version of the agent that wrote it
  * @param backupId the backup's id (sorts by time)
  * @param host the host it belongs to
- * @param kind {@code logical} for pg_dump backups
+ * @param kind {@code logical} for pg_dump backups (with or without volumes), {@code physical} for base
+ *     backups, {@code volume} for backups of volumes only
  * @param label manual, daily, weekly or monthly
  * @param postgresVersion server_version of the source cluster
  * @param postgresVersionNum server_version_num of the source cluster
@@ -25,6 +26,7 @@ import java.util.Optional;
  * @param databases the databases in this backup
  * @param objects every object with its sizes and SHA-256
  * @param physical what a physical backup adds (null for logical backups)
+ * @param volumes the directory archives in this backup (empty when none)
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 @JsonIgnoreProperties(ignoreUnknown = true)
@@ -42,7 +44,8 @@ public record Manifest(
     Codecs codecs,
     List<DatabaseEntry> databases,
     List<ObjectEntry> objects,
-    Physical physical) {
+    Physical physical,
+    @JsonInclude(JsonInclude.Include.NON_EMPTY) List<Volume> volumes) {
 
   public static final int FORMAT = 1;
 
@@ -98,6 +101,87 @@ public record Manifest(
    * @param sha256 SHA-256 (hex) of the stored bytes
    */
   public record ObjectEntry(String key, String type, String format, long storedBytes, long plainBytes, String sha256) {}
+
+  /**
+   * One volume (directory) archived in this backup.
+   *
+   * @param name the configured volume name
+   * @param root the directory that was archived
+   * @param object key (relative to the backup) of its tar archive; for an incremental backup it holds
+   *     only the files whose {@code backup} is null
+   * @param base for an incremental backup, the backup it was compared against (null for a full one)
+   * @param exclude the exclude globs in force
+   * @param files every entry of the tree as it was, the root ({@code .}) first
+   * @param changed regular files that changed while being read: stored as read, not as they are now
+   * @param skipped entries that are not files, directories or symlinks (sockets, FIFOs, devices), left out
+   */
+  @JsonInclude(JsonInclude.Include.NON_NULL)
+  public record Volume(String name, String root, String object, String base, List<String> exclude, List<VolumeFile> files,
+      List<ChangedFile> changed, List<String> skipped) {
+    /** Ids of other backups whose archives hold some of this volume's files. */
+    public java.util.SortedSet<String> referencedBackups() {
+      java.util.SortedSet<String> out = new java.util.TreeSet<>();
+      files.stream().map(VolumeFile::backup).filter(java.util.Objects::nonNull).forEach(out::add);
+      return out;
+    }
+  }
+
+  /**
+   * One entry of a volume.
+   *
+   * @param path relative to the volume root, '/'-separated; {@code .} for the root itself
+   * @param type file, dir or symlink
+   * @param size bytes stored (files)
+   * @param mode permission bits in octal, e.g. {@code 0644}
+   * @param mtime modification time, ISO-8601 with the file system's precision
+   * @param uid owner's user id
+   * @param gid owner's group id
+   * @param sha256 SHA-256 (hex) of the stored contents (files)
+   * @param target where a symlink points, as written
+   * @param backup for files stored by an earlier backup (unchanged since), that backup's id; null when
+   *     the contents are in this backup's archive
+   * @param changed true when the file changed while being read
+   */
+  @JsonInclude(JsonInclude.Include.NON_NULL)
+  public record VolumeFile(String path, String type, Long size, String mode, String mtime, Integer uid, Integer gid, String sha256,
+      String target, String backup, Boolean changed) {
+    public static final String FILE = "file";
+    public static final String DIR = "dir";
+    public static final String SYMLINK = "symlink";
+
+    @com.fasterxml.jackson.annotation.JsonIgnore
+    public boolean isFile() {
+      return FILE.equals(type);
+    }
+
+    public int permissions() {
+      return Integer.parseInt(mode, 8);
+    }
+
+    public boolean changedWhileRead() {
+      return Boolean.TRUE.equals(changed);
+    }
+  }
+
+  /** @param path relative path; @param detail what changed (size, mtime, bytes read) */
+  public record ChangedFile(String path, String detail) {}
+
+  @Override
+  public List<Volume> volumes() {
+    return volumes == null ? List.of() : volumes;
+  }
+
+  public Optional<Volume> volume(String name) {
+    return volumes().stream().filter(v -> v.name().equals(name)).findFirst();
+  }
+
+  /** Ids of other backups this one needs for a restore (incremental volume archives). */
+  public java.util.SortedSet<String> referencedBackups() {
+    java.util.SortedSet<String> out = new java.util.TreeSet<>();
+    volumes().forEach(v -> out.addAll(v.referencedBackups()));
+    out.remove(backupId);
+    return out;
+  }
 
   public Instant started() {
     return Instant.parse(startedAt);

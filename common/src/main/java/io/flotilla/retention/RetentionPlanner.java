@@ -33,8 +33,13 @@ import java.util.function.Function;
  *       months, years) that have backups. Periods are those of the backup's start time in UTC;</li>
  *   <li>a recovery window of D days: every backup finished at or after now − D, plus the newest one
  *       finished before it, so that any point of the window has a backup to start from;</li>
- *   <li>backups a running restore reads are kept ("in use by a restore").</li>
+ *   <li>backups a running restore reads are kept ("in use by a restore");</li>
+ *   <li>a backup whose volume archives a kept incremental backup reads unchanged files from is kept
+ *       ("needed by incremental ID"), whatever the other rules say: expiring it would make the
+ *       incremental unrestorable.</li>
  * </ul>
+ * Volume-only backups are planned per set of volumes (a backup of volume A does not count as the
+ * newest backup of volume B).
  * A policy that keeps everything keeps everything.
  *
  * <p>WAL: of the physical backups kept, the one whose {@code startWal} is oldest (by log/segment
@@ -47,6 +52,8 @@ public final class RetentionPlanner {
   public static final String RECOVERY_WINDOW = "recovery window";
   public static final String IN_USE = "in use by a restore";
   public static final String KEEP_ALL = "policy keeps everything";
+  /** Prefix of the reason a backup stays because a kept incremental backup reads files from it. */
+  public static final String NEEDED_BY = "needed by incremental ";
 
   private final RetentionPolicy policy;
 
@@ -121,7 +128,7 @@ public final class RetentionPlanner {
 
     Map<String, List<Manifest>> byKind = new TreeMap<>();
     for (Manifest m : newestFirst) {
-      byKind.computeIfAbsent(m.kind() == null ? "logical" : m.kind(), k -> new ArrayList<>()).add(m);
+      byKind.computeIfAbsent(group(m), k -> new ArrayList<>()).add(m);
     }
     for (List<Manifest> ofKind : byKind.values()) {
       planKind(ofKind, now, reasons);
@@ -132,12 +139,40 @@ public final class RetentionPlanner {
       }
     }
 
+    // Kept incrementals keep what they read from; references point straight at the backup holding
+    // each file, but repeat until nothing changes in case an older writer chained them.
+    boolean more = true;
+    while (more) {
+      more = false;
+      for (Manifest m : newestFirst) {
+        if (reasons.get(m.backupId()).isEmpty()) {
+          continue;
+        }
+        for (String id : m.referencedBackups()) {
+          List<String> r = reasons.get(id);
+          if (r != null && r.stream().noneMatch(x -> x.startsWith(NEEDED_BY))) {
+            more |= r.isEmpty();
+            r.add(NEEDED_BY + m.backupId());
+          }
+        }
+      }
+    }
+
     List<Decision> decisions = newestFirst.stream()
         .map(m -> new Decision(m, !reasons.get(m.backupId()).isEmpty(), List.copyOf(reasons.get(m.backupId()))))
         .toList();
     List<Manifest> keptPhysical = decisions.stream().filter(Decision::keep).map(Decision::backup)
         .filter(m -> "physical".equals(m.kind()) && m.physical() != null && m.physical().startWal() != null).toList();
     return new Plan(decisions, walBoundary(keptPhysical));
+  }
+
+  /** Which backups count against each other: one kind, and for volume-only backups one set of volumes. */
+  private static String group(Manifest m) {
+    String kind = m.kind() == null ? "logical" : m.kind();
+    if ("volume".equals(kind)) {
+      return kind + " " + String.join(",", m.volumes().stream().map(Manifest.Volume::name).sorted().toList());
+    }
+    return kind;
   }
 
   /** Applies the rules to the backups of one kind, newest first. */

@@ -33,7 +33,7 @@ class RetentionPlannerTest {
     Instant start = Instant.parse(started);
     String id = started.replaceAll("[-:]", "").replaceAll("\\.\\d+", "") .substring(0, 16) + String.format("-%04x", counter++ & 0xffff);
     return new Manifest(Manifest.FORMAT, "test", id, "db1", kind, "daily", "15.4", 150004, start.toString(),
-        start.plus(Duration.ofMinutes(10)).toString(), new Manifest.Codecs("zstd", 3, "none"), List.of(), List.of(), physical);
+        start.plus(Duration.ofMinutes(10)).toString(), new Manifest.Codecs("zstd", 3, "none"), List.of(), List.of(), physical, List.of());
   }
 
   /** One logical backup at {@code hour}:00 UTC each day from {@code first} for {@code days} days. */
@@ -302,6 +302,48 @@ class RetentionPlannerTest {
 
     assertThat(plan.decisions()).isEmpty();
     assertThat(plan.wal()).isEmpty();
+  }
+
+  /** A volume-only backup of {@code volume}; {@code from} maps files to the earlier backups holding them. */
+  private static Manifest volumeBackup(String started, String volume, String base, java.util.Map<String, String> from) {
+    Manifest shell = backup(started, "volume", null);
+    List<Manifest.VolumeFile> files = new ArrayList<>();
+    files.add(new Manifest.VolumeFile(".", "dir", null, "0755", started, 0, 0, null, null, null, null));
+    from.forEach((path, id) -> files.add(new Manifest.VolumeFile(path, "file", 1L, "0644", started, 0, 0, "00", null, id, null)));
+    Manifest.Volume v = new Manifest.Volume(volume, "/srv/" + volume, "volumes/" + volume + ".tar.zst", base, List.of(), files, List.of(), List.of());
+    return new Manifest(shell.format(), shell.flotillaVersion(), shell.backupId(), shell.host(), "volume", shell.label(), null, 0,
+        shell.startedAt(), shell.finishedAt(), shell.codecs(), List.of(), List.of(), null, List.of(v));
+  }
+
+  @Test
+  void shouldKeepBackupsThatAKeptIncrementalVolumeBackupReadsFrom() {
+    // given a full volume backup, then daily incrementals whose unchanged files live in the full one or in day 2
+    Manifest full = volumeBackup("2026-11-15T02:00:00Z", "uploads", null, java.util.Map.of());
+    Manifest day2 = volumeBackup("2026-11-16T02:00:00Z", "uploads", full.backupId(), java.util.Map.of("a.bin", full.backupId()));
+    Manifest day3 = volumeBackup("2026-11-17T02:00:00Z", "uploads", day2.backupId(), java.util.Map.of("a.bin", full.backupId()));
+    Manifest day4 = volumeBackup("2026-11-18T02:00:00Z", "uploads", day3.backupId(),
+        java.util.Map.of("a.bin", full.backupId(), "b.bin", day2.backupId()));
+
+    // when only the newest one is to be kept
+    Plan plan = plan(policy(1, 0, 0, 0, 0, 0), List.of(full, day2, day3, day4));
+
+    // then the backups it reads from stay, saying why; the one nothing needs goes
+    assertThat(plan.kept()).extracting(Decision::backupId).containsExactlyInAnyOrder(day4.backupId(), day2.backupId(), full.backupId());
+    Decision fullDecision = plan.decisions().stream().filter(d -> d.backupId().equals(full.backupId())).findFirst().orElseThrow();
+    assertThat(fullDecision.reasons()).containsExactly(RetentionPlanner.NEEDED_BY + day4.backupId());
+    assertThat(plan.expired()).extracting(Decision::backupId).containsExactly(day3.backupId());
+  }
+
+  @Test
+  void shouldPlanEachVolumeOnItsOwn() {
+    // given a backup of volume a, then one of volume b
+    Manifest a = volumeBackup("2026-11-20T02:00:00Z", "a", null, java.util.Map.of());
+    Manifest b = volumeBackup("2026-11-21T02:00:00Z", "b", null, java.util.Map.of());
+
+    Plan plan = plan(policy(1, 0, 0, 0, 0, 0), List.of(a, b));
+
+    // then each is the newest of its volume
+    assertThat(plan.expired()).isEmpty();
   }
 
   private static WalFile wal(String name) {

@@ -6,6 +6,7 @@ import io.flotilla.agent.postgres.PgSession;
 import io.flotilla.agent.postgres.ServerInfo;
 import io.flotilla.agent.progress.Progress;
 import io.flotilla.agent.transfer.ObjectTransfers;
+import io.flotilla.agent.volume.VolumeBackup;
 import io.flotilla.codec.CodecChain;
 import io.flotilla.config.HostConfig;
 import io.flotilla.error.ErrorCode;
@@ -48,8 +49,18 @@ public final class LogicalBackup {
     this.progress = progress;
   }
 
-  /** What to back up: named databases, or all of them plus globals. */
-  public record Request(List<String> databases, boolean all, String label) {}
+  /**
+   * What to back up: named databases, or all of them plus globals; and volumes, archived into the
+   * same backup under the same manifest.
+   *
+   * @param volumes configured volume names to add to the backup
+   * @param incremental volumes store only files changed since their previous backup
+   */
+  public record Request(List<String> databases, boolean all, String label, List<String> volumes, boolean incremental) {
+    public Request(List<String> databases, boolean all, String label) {
+      this(databases, all, label, List.of(), false);
+    }
+  }
 
   /**
    * Takes the host lock, cleans leftovers of interrupted backups, streams every object and writes
@@ -60,14 +71,20 @@ public final class LogicalBackup {
       return Future.failedFuture(new FlotillaException(ErrorCode.USAGE, "--label must be one of " + String.join(", ", new java.util.TreeSet<>(LABELS))
           + ", got '" + request.label() + "'"));
     }
+    List<io.flotilla.config.VolumeConfig> volumes;
+    try {
+      volumes = new VolumeBackup(vertx, config, repo, progress).select(request.volumes());
+    } catch (FlotillaException e) {
+      return Future.failedFuture(e);
+    }
     return vertx.executeBlocking(() -> HostLock.acquire(config.lockDirectory(), config.host(), "backup"), false)
-        .compose(lock -> runLocked(request).eventually(() -> vertx.executeBlocking(() -> {
+        .compose(lock -> runLocked(request, volumes).eventually(() -> vertx.executeBlocking(() -> {
           lock.close();
           return null;
         }, false)));
   }
 
-  private Future<Manifest> runLocked(Request request) {
+  private Future<Manifest> runLocked(Request request, List<io.flotilla.config.VolumeConfig> volumes) {
     Instant started = Instant.now();
     String backupId = BackupId.next(started);
     CodecChain codecs = CodecChain.from(config.compression(), config.encryption());
@@ -82,14 +99,21 @@ public final class LogicalBackup {
                 targets.stream().map(ServerInfo.Database::name).toList(), repo.name());
             progress.expect(targets.stream().mapToLong(ServerInfo.Database::sizeBytes).sum());
             return dumpAll(backupId, codecs, targets, request.all(), PutOptions.label(request.label()));
-          }).compose(objects -> {
+          }).compose(dumps -> volumes.isEmpty() ? Future.succeededFuture(new VolumeBackup.Archived(dumps, List.of()))
+              : new VolumeBackup(vertx, config, repo, progress).archive(backupId, codecs, volumes, request.incremental(),
+                  PutOptions.label(request.label())).map(archived -> {
+                List<Manifest.ObjectEntry> all = new ArrayList<>(dumps);
+                all.addAll(archived.objects());
+                return new VolumeBackup.Archived(all, archived.volumes());
+              })).compose(archived -> {
+            List<Manifest.ObjectEntry> objects = archived.objects();
             List<Manifest.DatabaseEntry> dbs = new ArrayList<>();
             for (ServerInfo.Database d : targets) {
               dbs.add(new Manifest.DatabaseEntry(d.name(), d.sizeBytes(), d.encoding(), d.collate(), d.ctype(), objectKey(d.name(), codecs)));
             }
             Manifest m = new Manifest(Manifest.FORMAT, Version.get(), backupId, config.host(), "logical", request.label(),
                 server.version(), server.versionNum(), started.toString(), Instant.now().toString(),
-                new Manifest.Codecs(codecs.compression().id(), codecs.level(), codecs.encryption()), dbs, objects, null);
+                new Manifest.Codecs(codecs.compression().id(), codecs.level(), codecs.encryption()), dbs, objects, null, archived.volumes());
             return repo.writeManifest(m).map(m);
           });
         })

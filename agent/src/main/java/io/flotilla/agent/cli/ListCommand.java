@@ -27,6 +27,9 @@ final class ListCommand extends AgentCommand {
         ArrayNode dbs = n.putArray("databases");
         m.databases().forEach(d -> dbs.add(d.name()));
         n.put("globals", m.globals().isPresent());
+        ArrayNode vols = n.putArray("volumes");
+        m.volumes().forEach(v -> vols.add(v.name()));
+        m.volumes().stream().filter(v -> v.base() != null).findFirst().ifPresent(v -> n.put("incrementalOn", v.base()));
         n.put("start", m.startedAt());
         n.put("end", m.finishedAt());
         n.put("durationSeconds", m.duration().toMillis() / 1000.0);
@@ -41,11 +44,24 @@ final class ListCommand extends AgentCommand {
       out().println("no complete backups of host " + s.config.host());
       return 0;
     }
-    String fmt = "%-22s %-8s %-24s %-20s %-20s %9s %10s %10s%n";
-    out().printf(fmt, "ID", "LABEL", "DATABASES", "START", "END", "DURATION", "PLAIN", "STORED");
+    String fmt = "%-22s %-8s %-8s %-24s %-20s %-20s %9s %10s %10s%n";
+    out().printf(fmt, "ID", "KIND", "LABEL", "CONTENTS", "START", "END", "DURATION", "PLAIN", "STORED");
     for (Manifest m : backups) {
-      String dbs = String.join(",", m.databases().stream().map(Manifest.DatabaseEntry::name).toList()) + (m.globals().isPresent() ? " +globals" : "");
-      out().printf(fmt, m.backupId(), m.label(), dbs, time(m.startedAt()), time(m.finishedAt()),
+      List<String> parts = new java.util.ArrayList<>();
+      if (!m.databases().isEmpty()) {
+        parts.add(String.join(",", m.databases().stream().map(Manifest.DatabaseEntry::name).toList()));
+      }
+      if (m.globals().isPresent()) {
+        parts.add("+globals");
+      }
+      if (!m.volumes().isEmpty()) {
+        boolean incremental = m.volumes().stream().anyMatch(v -> v.base() != null);
+        parts.add("volumes: " + String.join(",", m.volumes().stream().map(Manifest.Volume::name).toList()) + (incremental ? " (incremental)" : ""));
+      }
+      if ("physical".equals(m.kind()) && m.physical() != null) {
+        parts.add("cluster, WAL from " + m.physical().startWal());
+      }
+      out().printf(fmt, m.backupId(), m.kind(), m.label(), String.join(" ", parts), time(m.startedAt()), time(m.finishedAt()),
           String.format("%.1fs", m.duration().toMillis() / 1000.0), Progress.bytes(m.plainBytes()), Progress.bytes(m.storedBytes()));
     }
     return 0;

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.flotilla.agent.progress.Progress;
 import io.flotilla.agent.physical.PhysicalRestore;
 import io.flotilla.agent.restore.LogicalRestore;
+import io.flotilla.agent.volume.VolumeRestore;
 import io.flotilla.error.ErrorCode;
 import io.flotilla.error.FlotillaException;
 import io.flotilla.manifest.Manifests;
@@ -45,7 +46,7 @@ final class RestoreCommand extends AgentCommand {
   @Option(names = "--temp-dir", paramLabel = "DIR", description = "Where --jobs stages the dump (default: java.io.tmpdir).")
   Path tempDir;
 
-  @Option(names = "--force", description = "Replace the target database if it exists and is not empty.")
+  @Option(names = "--force", description = "Replace the target database if it exists and is not empty (volume: replace what --to holds).")
   boolean force;
 
   @Option(names = "--globals", description = "Apply roles and tablespaces from the backup (backups made with --all).")
@@ -54,8 +55,14 @@ final class RestoreCommand extends AgentCommand {
   @Option(names = "--no-owner", description = "Do not restore object ownership (pg_restore --no-owner).")
   boolean noOwner;
 
-  @Option(names = "--kind", paramLabel = "KIND", defaultValue = "logical", description = "logical (default) or physical.")
+  @Option(names = "--kind", paramLabel = "KIND", defaultValue = "logical", description = "logical (default), physical or volume.")
   String kind;
+
+  @Option(names = "--volume", paramLabel = "NAME", description = "volume: the volume to restore.")
+  String volume;
+
+  @Option(names = "--to", paramLabel = "DIR", description = "volume: directory to restore into (created if missing; must be empty unless --force).")
+  Path to;
 
   @Option(names = "--pgdata", paramLabel = "DIR", description = "physical: the empty directory to restore the cluster into.")
   Path pgdata;
@@ -97,8 +104,11 @@ final class RestoreCommand extends AgentCommand {
     if ("physical".equals(kind)) {
       return physical(s);
     }
+    if ("volume".equals(kind)) {
+      return volume(s);
+    }
     if (!"logical".equals(kind)) {
-      throw new FlotillaException(ErrorCode.USAGE, "--kind must be logical or physical, got '" + kind + "'");
+      throw new FlotillaException(ErrorCode.USAGE, "--kind must be logical, physical or volume, got '" + kind + "'");
     }
     if (jobs < 1 || jobs > 64) {
       throw new FlotillaException(ErrorCode.USAGE, "--jobs must be between 1 and 64");
@@ -173,6 +183,37 @@ final class RestoreCommand extends AgentCommand {
       } else {
         out().println("start it with: pg_ctl -D " + r.pgdata() + " start (recovery fetches WAL with flotilla wal-fetch)");
       }
+    }
+    return 0;
+  }
+
+  private int volume(Session s) {
+    if (volume == null || to == null) {
+      throw new FlotillaException(ErrorCode.USAGE, "--kind volume needs --volume NAME and --to DIR");
+    }
+    if (database != null || before != null) {
+      throw new FlotillaException(ErrorCode.USAGE, "--database and --before do not apply to --kind volume");
+    }
+    VolumeRestore.Request request = new VolumeRestore.Request(volume, backup, to, force);
+    s.progress.start(s.vertx);
+    VolumeRestore.Result r = s.await(() -> s.repository(repo, false).compose(repository ->
+        new VolumeRestore(s.vertx, s.config, repository, s.progress).run(request).eventually(repository::close)));
+    s.progress.stop();
+    if (common.json) {
+      ObjectNode n = Manifests.JSON.createObjectNode();
+      n.put("backupId", r.backupId());
+      n.put("volume", r.volume());
+      n.put("to", r.to().toString());
+      n.put("entries", r.entries());
+      n.put("bytes", r.bytes());
+      com.fasterxml.jackson.databind.node.ArrayNode read = n.putArray("backupsRead");
+      r.backupsRead().forEach(read::add);
+      n.put("durationSeconds", r.duration().toMillis() / 1000.0);
+      out().println(n.toString());
+    } else {
+      out().printf("restored volume %s from backup %s into %s: %d entries, %s%s in %.1f s%n", r.volume(), r.backupId(), r.to(), r.entries(),
+          Progress.bytes(r.bytes()), r.backupsRead().size() > 1 ? " (archives of " + String.join(", ", r.backupsRead()) + ")" : "",
+          r.duration().toMillis() / 1000.0);
     }
     return 0;
   }

@@ -38,7 +38,8 @@ final class StatusCommand extends AgentCommand {
 
     String lastWal = pgArchiver.map(Archiver::lastArchived).orElse(spool.map(WalSpool.ArchiverStatus::lastArchived).orElse(null));
     Instant lastWalAt = pgArchiver.map(Archiver::lastArchivedAt).orElse(spool.map(WalSpool.ArchiverStatus::lastArchivedAt).orElse(null));
-    Optional<Manifest> newest = backups.stream().findFirst();
+    // Volume-only backups hold no database: they do not make the database restorable.
+    Optional<Manifest> newest = backups.stream().filter(m -> !"volume".equals(m.kind())).findFirst();
     Optional<Manifest> newestLogical = backups.stream().filter(m -> "logical".equals(m.kind())).findFirst();
     Optional<Manifest> newestPhysical = backups.stream().filter(m -> "physical".equals(m.kind())).findFirst();
     // With archiving and a base backup to start from, the newest durable WAL is restorable; otherwise the newest backup.

@@ -150,7 +150,7 @@ public final class PhysicalBackup {
                                 Manifest m = new Manifest(Manifest.FORMAT, Version.get(), backupId, config.host(), "physical", label, s.version(),
                                     s.versionNum(), started.toString(), Instant.now().toString(),
                                     new Manifest.Codecs(codecs.compression().id(), codecs.level(), codecs.encryption()), List.of(), copied.objects,
-                                    physical);
+                                    physical, List.of());
                                 return repo.writeManifest(m).map(m);
                               }))
                           .recover(t -> conn.query("SELECT pg_backup_stop(false)").execute()

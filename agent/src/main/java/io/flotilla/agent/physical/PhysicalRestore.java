@@ -201,14 +201,12 @@ public final class PhysicalRestore {
     Files.createDirectories(root);
     Files.setPosixFilePermissions(root, PosixFilePermissions.fromString("rwx------"));
     Path base = root.toRealPath();
-    TarArchiveInputStream tar = new TarArchiveInputStream(plain);
+    TarArchiveInputStream tar = io.flotilla.agent.archive.TarStreams.input(plain);
     TarArchiveEntry e;
-    byte[] buf = new byte[128 * 1024];
+    byte[] buf = new byte[io.flotilla.agent.archive.TarStreams.BLOCK];
     while ((e = tar.getNextEntry()) != null) {
-      Path target = base.resolve(e.getName()).normalize();
-      if (!target.startsWith(base) || e.getName().startsWith("/")) {
-        throw new FlotillaException(ErrorCode.INTEGRITY, key + ": entry '" + e.getName() + "' would be written outside " + base);
-      }
+      // Refuses absolute names, '..', and names under a symlink an earlier entry made.
+      Path target = io.flotilla.agent.archive.TarStreams.target(base, e.getName(), key);
       if (e.isDirectory()) {
         Files.createDirectories(target);
         Files.setPosixFilePermissions(target, PosixFilePermissions.fromString("rwx------"));
@@ -222,7 +220,8 @@ public final class PhysicalRestore {
           Files.setPosixFilePermissions(target.getParent(), PosixFilePermissions.fromString("rwx------"));
         }
         MessageDigest sha = io.flotilla.codec.MeasuringOutputStream.sha256();
-        try (OutputStream out = Files.newOutputStream(target)) {
+        try (OutputStream out = Files.newOutputStream(target, java.nio.file.StandardOpenOption.CREATE,
+            java.nio.file.StandardOpenOption.TRUNCATE_EXISTING, java.nio.file.StandardOpenOption.WRITE, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
           int n;
           while ((n = tar.read(buf)) > 0) {
             sha.update(buf, 0, n);

@@ -104,9 +104,7 @@ final class TablespaceArchiver {
   }
 
   void write(OutputStream out) throws IOException {
-    TarArchiveOutputStream tar = new TarArchiveOutputStream(out, 64 * 1024);
-    tar.setLongFileMode(TarArchiveOutputStream.LONGFILE_POSIX);
-    tar.setBigNumberMode(TarArchiveOutputStream.BIGNUMBER_POSIX);
+    TarArchiveOutputStream tar = io.flotilla.agent.archive.TarStreams.output(out);
     boolean pgdata = tablespaceOid == 0;
     Files.walkFileTree(root, new SimpleFileVisitor<>() {
       @Override
@@ -197,7 +195,7 @@ final class TablespaceArchiver {
       long done = 0;
       while (done < listedSize) {
         int want = (int) Math.min(buf.length, listedSize - done);
-        int n = readFully(in, buf, want);
+        int n = io.flotilla.agent.archive.TarStreams.readFully(in, buf, want);
         if (n < want) {
           java.util.Arrays.fill(buf, n, want, (byte) 0);
         }
@@ -244,17 +242,4 @@ final class TablespaceArchiver {
       }
     }
   }
-
-  private static int readFully(InputStream in, byte[] buf, int want) throws IOException {
-    int total = 0;
-    while (total < want) {
-      int n = in.read(buf, total, want - total);
-      if (n < 0) {
-        break;
-      }
-      total += n;
-    }
-    return total;
-  }
-
 }

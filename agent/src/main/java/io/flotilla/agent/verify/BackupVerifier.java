@@ -60,6 +60,19 @@ public final class BackupVerifier {
             });
       });
     }
+    // An incremental volume backup is only restorable while the backups holding its unchanged files are there.
+    for (String id : m.referencedBackups()) {
+      String key = Repository.manifestKey(m.host(), id);
+      chain = chain.compose(v -> repo.manifest(m.host(), id)
+          .map(base -> base.volumes().isEmpty() ? key + ": backup " + id + ", which this incremental backup reads files from, holds no volumes"
+              : null)
+          .otherwise(t -> key + ": backup " + id + ", which this incremental backup reads unchanged files from, is missing ("
+              + FlotillaException.of(t).getMessage() + ")")
+          .map(problem -> {
+            results.add(new ObjectResult(key, 0, problem));
+            return null;
+          }));
+    }
     return chain.map(v -> new BackupResult(m.backupId(), results));
   }
 }

@@ -65,7 +65,9 @@ public final class Compliance {
     List<Policy> ps = policies.forHost(host);
     Duration rpoTarget = ps.stream().map(Policy::rpo).filter(Objects::nonNull).min(Duration::compareTo).orElse(null);
     Duration rtoTarget = ps.stream().map(Policy::rto).filter(Objects::nonNull).min(Duration::compareTo).orElse(null);
-    List<JsonObject> backups = catalog.backups(host);
+    // Volume-only backups hold no database: they do not count towards the host's RPO.
+    List<JsonObject> all = catalog.backups(host);
+    List<JsonObject> backups = all.stream().filter(b -> !"volume".equals(b.getString("kind"))).toList();
     Optional<JsonObject> state = fleet.host(host);
 
     JsonObject rpo = new JsonObject();
@@ -109,7 +111,7 @@ public final class Compliance {
       double seconds = d.getDouble("seconds", 0.0);
       long restored = d.getLong("plainBytes", 0L);
       String kind = d.getString("kind");
-      long current = backups.stream().filter(b -> kind == null || kind.equals(b.getString("kind"))).findFirst()
+      long current = all.stream().filter(b -> kind == null || kind.equals(b.getString("kind"))).findFirst()
           .map(b -> b.getLong("plainBytes", 0L)).orElse(0L);
       double scaled = restored > 0 && current > 0 ? seconds * current / restored : seconds;
       rtoSeconds = (long) Math.ceil(scaled);
