@@ -61,17 +61,19 @@ public record CoordinatorConfig(
    * @param name policy name (part of job ids: keep it stable)
    * @param hosts host name globs it applies to
    * @param schedule the parsed schedule (expression and time zone), null for no schedule
-   * @param kind logical or physical
+   * @param kind logical, physical or volume
    * @param databases databases for logical backups; empty with {@code all}
-   * @param all logical: every database plus globals
+   * @param all logical: every database plus globals; volume: every configured volume
    * @param label label of the backups it makes
    * @param repository repository name (null: the agent's primary)
    * @param retention what to keep
    * @param rpo recovery point objective (null: none)
    * @param rto recovery time objective (null: none)
+   * @param volumes volume policies: the volumes to archive (empty with {@code all})
+   * @param incremental volume policies: store only files changed since the previous volume backup
    */
   public record Policy(String name, List<String> hosts, CronSchedule schedule, String kind, List<String> databases, boolean all,
-      String label, String repository, RetentionPolicy retention, Duration rpo, Duration rto) {}
+      String label, String repository, RetentionPolicy retention, Duration rpo, Duration rto, List<String> volumes, boolean incremental) {}
 
   /**
    * @param webhooks generic JSON webhooks, HMAC-SHA256 signed

@@ -29,7 +29,7 @@ import java.util.Set;
  */
 public final class CoordinatorConfigLoader {
   public static final Path DEFAULT_PATH = Path.of("/etc/flotilla/coordinator.yaml");
-  public static final Set<String> KINDS = Set.of("logical", "physical");
+  public static final Set<String> KINDS = Set.of("logical", "physical", "volume");
   public static final Set<String> LABELS = Set.of("manual", "daily", "weekly", "monthly", "yearly");
 
   private CoordinatorConfigLoader() {}
@@ -142,7 +142,7 @@ public final class CoordinatorConfigLoader {
 
   static CoordinatorConfig.Policy policy(ConfigNode p, Set<String> repositories) {
     p.onlyKeys(Set.of("name", "hosts", "schedule", "time-zone", "kind", "databases", "all", "label", "repository", "retention", "rpo",
-        "rto"));
+        "rto", "volumes", "incremental"));
     String name = p.requiredString("name");
     if (!name.matches("[A-Za-z0-9][A-Za-z0-9._-]{0,63}")) {
       throw p.error("name", "must be letters, digits, '.', '_' or '-' (it is part of job ids), got '" + name + "'");
@@ -167,10 +167,22 @@ public final class CoordinatorConfigLoader {
     }
     String kind = p.string("kind", "logical");
     if (!KINDS.contains(kind)) {
-      throw p.error("kind", "must be logical or physical, got '" + kind + "'");
+      throw p.error("kind", "must be logical, physical or volume, got '" + kind + "'");
     }
     List<String> databases = p.strings("databases");
     boolean all = p.bool("all", false);
+    List<String> volumes = p.strings("volumes");
+    boolean incremental = p.bool("incremental", false);
+    if ("volume".equals(kind)) {
+      if (!databases.isEmpty()) {
+        throw p.error("databases", "a volume policy backs up volumes: use volumes: [names] or all: true");
+      }
+      if (all == !volumes.isEmpty()) {
+        throw p.error(all ? "all" : "volumes", all ? "give either all: true or volumes, not both" : "a volume policy needs volumes: [...] or all: true");
+      }
+    } else if (!volumes.isEmpty() || incremental) {
+      throw p.error(volumes.isEmpty() ? "incremental" : "volumes", "only applies to kind: volume");
+    }
     if ("logical".equals(kind) && all == !databases.isEmpty()) {
       throw p.error(all ? "all" : "databases", all ? "give either all: true or databases, not both" : "a logical policy needs databases: [...] or all: true");
     }
@@ -190,7 +202,7 @@ public final class CoordinatorConfigLoader {
     java.time.Duration rpo = p.duration("rpo");
     java.time.Duration rto = p.duration("rto");
     return new CoordinatorConfig.Policy(name, List.copyOf(hosts), schedule, kind, List.copyOf(databases), all, label, repository, retention,
-        rpo, rto);
+        rpo, rto, List.copyOf(volumes), incremental);
   }
 
   private static CoordinatorConfig.Notifications notifications(ConfigNode n, Path baseDir) {

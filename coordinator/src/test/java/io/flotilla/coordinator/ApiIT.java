@@ -99,6 +99,8 @@ class ApiIT {
         "{\"hosts\": [\"db*\"], \"all\": true, \"retention\": {\"keep-dayly\": 3}}", "retention.keep-dayly",
         "{\"hosts\": [\"db*\"], \"all\": true, \"rpo\": \"soon\"}", "rpo",
         "{\"all\": true}", "hosts",
+        "{\"hosts\": [\"db*\"], \"kind\": \"logical\", \"all\": true, \"volumes\": [\"uploads\"]}", "only applies to kind: volume",
+        "{\"hosts\": [\"db*\"], \"kind\": \"volume\"}", "volumes: [...] or all: true",
         "not json", "JSON");
     for (Map.Entry<String, String> c : cases.entrySet()) {
       Members.Response r = members.send(0, "PUT", "/api/v1/policies/bad", Members.ADMIN, c.getKey());
@@ -124,6 +126,11 @@ class ApiIT {
     assertThat(stored.getString("schedule")).isEqualTo("0 3 * * 0");
     assertThat(stored.getJsonObject("retention").getInteger("keep-weekly")).isEqualTo(4);
     assertThat(stored.getString("rpo")).isEqualTo("900s");
+    Members.Response volumes = members.send(0, "PUT", "/api/v1/policies/uploads-hourly", Members.ADMIN,
+        "{\"hosts\": [\"db*\"], \"schedule\": \"@hourly\", \"kind\": \"volume\", \"volumes\": [\"uploads\"], \"incremental\": true}");
+    assertThat(volumes.status()).as(volumes.body()).isEqualTo(200);
+    assertThat(volumes.json().getBoolean("incremental")).isTrue();
+    assertThat(volumes.json().getJsonArray("volumes").getString(0)).isEqualTo("uploads");
     assertThat(members.send(0, "DELETE", "/api/v1/policies/weekly-physical", Members.ADMIN, null).status()).isEqualTo(200);
     assertThat(members.send(0, "DELETE", "/api/v1/policies/weekly-physical", Members.ADMIN, null).status()).isEqualTo(404);
   }

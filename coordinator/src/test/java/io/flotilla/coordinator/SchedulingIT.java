@@ -61,7 +61,10 @@ class SchedulingIT {
     members = new Members(tmp.resolve("coordinators"), 2, "repositories:\n  - {name: primary, url: \"" + repo.toUri() + "\"}\n" + POLICY);
     members.start(0);
     members.start(1);
-    agentConfig = Agents.config(tmp.resolve("agent"), pg, repo, "[" + members.agentUrl(1) + ", " + members.agentUrl(0) + "]", "");
+    Path uploads = java.nio.file.Files.createDirectories(tmp.resolve("uploads/2026"));
+    java.nio.file.Files.writeString(uploads.resolve("invoice.txt"), "invoice 1\n");
+    agentConfig = Agents.config(tmp.resolve("agent"), pg, repo, "[" + members.agentUrl(1) + ", " + members.agentUrl(0) + "]",
+        "volumes:\n  - {name: uploads, path: " + tmp.resolve("uploads") + "}\n");
     agent = Agents.start(agentConfig);
     Members.await(Duration.ofSeconds(60), "agent db1 connected", () -> hostConnected(0));
   }
@@ -102,10 +105,20 @@ class SchedulingIT {
 
   /** Backup ids in the repository, as `flotilla list --json` sees them. */
   static List<String> repositoryBackups() {
+    return repositoryBackups(null);
+  }
+
+  /** Backup ids of one kind (null: all) in the repository. */
+  static List<String> repositoryBackups(String kind) {
     Cli.Result r = Cli.run(agentConfig, "list", "--json");
     assertThat(r.exitCode()).as(r.toString()).isZero();
     List<String> ids = new ArrayList<>();
-    new JsonArray(r.stdout()).forEach(o -> ids.add(((JsonObject) o).getString("backupId", ((JsonObject) o).getString("id"))));
+    new JsonArray(r.stdout()).forEach(o -> {
+      JsonObject b = (JsonObject) o;
+      if (kind == null || kind.equals(b.getString("kind"))) {
+        ids.add(b.getString("id"));
+      }
+    });
     return ids;
   }
 
@@ -134,6 +147,15 @@ class SchedulingIT {
     }
     Members.await(Duration.ofSeconds(20), "the API lists the repository's backups",
         () -> members.get(1, "/api/v1/hosts/db1/backups", Members.VIEWER).array().size() == repositoryBackups().size());
+
+    // A volume backup through the API lands too.
+    Members.Response vol = members.send(0, "POST", "/api/v1/hosts/db1/backups", Members.OPERATOR, "{\"kind\": \"volume\", \"all\": true}");
+    assertThat(vol.status()).as(vol.body()).isEqualTo(202);
+    String volId = vol.json().getString("jobId");
+    Members.await(Duration.ofSeconds(60), "volume job succeeded",
+        () -> "succeeded".equals(members.get(0, "/api/v1/jobs/" + volId, Members.VIEWER).json().getString("state")));
+    String volumeBackup = members.get(0, "/api/v1/jobs/" + volId, Members.VIEWER).json().getString("backupId");
+    assertThat(java.nio.file.Files.exists(repo.resolve("hosts/db1/backups/" + volumeBackup + "/manifest.json"))).isTrue();
 
     // A backup that cannot work fails as a job, with the agent's one-line reason, and is counted.
     Members.Response bad = members.send(0, "POST", "/api/v1/hosts/db1/backups", Members.OPERATOR, "{\"databases\": [\"no_such_db\"]}");
@@ -261,12 +283,14 @@ class SchedulingIT {
       return false;
     });
     assertThat(expire[0].getJsonArray("expired")).isNotEmpty();
-    List<String> inRepo = repositoryBackups();
+    List<String> inRepo = repositoryBackups("logical");
     for (Object gone : expire[0].getJsonArray("expired")) {
       assertThat(inRepo).doesNotContain((String) gone);
       assertThat(repo.resolve("hosts/db1/backups/" + gone)).doesNotExist();
     }
-    // Exactly the two newest backups made before the expire ran are left of everything before it.
+    // Exactly the two newest logical backups made before the expire ran are left (the volume backup is
+    // planned on its own, per volume set, and stays as the newest of its kind).
+    assertThat(repositoryBackups("volume")).hasSize(1);
     String startedAt = expire[0].getString("startedAt");
     // Jobs run one at a time on the agent, so every backup of the expire's second or earlier was made before it.
     String second = startedAt.replace("-", "").replace(":", "").substring(0, 15) + "Z";

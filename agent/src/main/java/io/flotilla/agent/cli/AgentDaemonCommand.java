@@ -62,6 +62,17 @@ final class AgentDaemonCommand extends AgentCommand {
           .eventually(r::close)).map(AgentDaemonCommand::result);
       case "physical" -> s.repository(repo, true).compose(r -> new PhysicalBackup(s.vertx, s.config, r, quiet, Duration.ofSeconds(300))
           .run(label).eventually(r::close)).map(AgentDaemonCommand::result);
+      case "volume" -> {
+        List<String> names = a.getBoolean("all", false)
+            ? s.config.volumes().stream().map(io.flotilla.config.VolumeConfig::name).toList() : strings(a.getJsonArray("volumes"));
+        if (names.isEmpty()) {
+          yield Future.failedFuture(new FlotillaException(ErrorCode.CONFIG, "the policy asks for volumes but none are configured on this host"
+              + " (config key volumes)"));
+        }
+        yield s.repository(repo, true).compose(r -> new io.flotilla.agent.volume.VolumeBackup(s.vertx, s.config, r, quiet)
+            .run(new io.flotilla.agent.volume.VolumeBackup.Request(names, a.getBoolean("incremental", false), label))
+            .eventually(r::close)).map(AgentDaemonCommand::result);
+      }
       case "expire" -> {
         JsonObject r = a.getJsonObject("retention", new JsonObject());
         io.flotilla.retention.RetentionPolicy policy = new io.flotilla.retention.RetentionPolicy(r.getInteger("keep-last", 0),

@@ -150,6 +150,15 @@ public final class Policies {
       } else {
         j.put("databases", new JsonArray(p.databases()));
       }
+    } else if ("volume".equals(p.kind())) {
+      if (p.all()) {
+        j.put("all", true);
+      } else {
+        j.put("volumes", new JsonArray(p.volumes()));
+      }
+      if (p.incremental()) {
+        j.put("incremental", true);
+      }
     }
     if (p.repository() != null) {
       j.put("repository", p.repository());
