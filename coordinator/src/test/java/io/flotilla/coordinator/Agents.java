@@ -50,8 +50,22 @@ public final class Agents implements AutoCloseable {
     List<String> cmd = List.of(Cli.launcher().toString(), "agent", "--config", config.toString());
     ProcessBuilder pb = new ProcessBuilder(asPostgres ? io.flotilla.testkit.Processes.asPostgres(cmd) : cmd)
         .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
-    pb.environment().put("FLOTILLA_JAVA_OPTS", "-Xmx128m -XX:+UseSerialGC");
     process = pb.start();
+  }
+
+  public boolean alive() {
+    return process != null && process.isAlive();
+  }
+
+  /** The last lines of the agent's log and whether it still runs, for failure messages. */
+  public String diagnosis() {
+    try {
+      List<String> lines = log().lines().toList();
+      return "agent " + (alive() ? "running" : "exited with " + process.exitValue()) + "; last log lines:\n"
+          + String.join("\n", lines.subList(Math.max(0, lines.size() - 25), lines.size()));
+    } catch (IOException e) {
+      return "agent log unreadable: " + e;
+    }
   }
 
   public String log() throws IOException {

@@ -154,6 +154,11 @@ public final class Members implements AutoCloseable {
   }
 
   public static void await(Duration timeout, String what, Check condition) throws InterruptedException {
+    await(timeout, () -> what, condition);
+  }
+
+  /** Like {@link #await(Duration, String, Check)}, describing the wait (with diagnostics) only when it fails. */
+  public static void await(Duration timeout, java.util.function.Supplier<String> what, Check condition) throws InterruptedException {
     long end = System.nanoTime() + timeout.toNanos();
     while (System.nanoTime() < end) {
       try {
@@ -165,7 +170,7 @@ public final class Members implements AutoCloseable {
       }
       Thread.sleep(200);
     }
-    throw new AssertionError("timed out after " + timeout.toSeconds() + " s waiting for: " + what);
+    throw new AssertionError("timed out after " + timeout.toSeconds() + " s waiting for: " + what.get());
   }
 
   @Override

@@ -72,6 +72,8 @@ class SchedulingIT {
   @AfterAll
   static void tearDown() throws Exception {
     if (agent != null) {
+      // Kept for diagnosis: the agent's own account of every connection and job.
+      Files.writeString(Path.of(System.getProperty("java.io.tmpdir"), "flotilla-schedulingit-agent.log"), agent.log());
       agent.close();
     }
     if (members != null) {
@@ -252,7 +254,7 @@ class SchedulingIT {
             && Instant.parse(j.getString("fireTime")).isAfter(down)));
     // And the rebuilt coordinator's own assignments are accepted (its epoch is newer than the old cluster's).
     Instant reconnected = Instant.now();
-    Members.await(Duration.ofSeconds(40), "a fire of the rebuilt coordinator ran", () -> scheduled(0).stream()
+    Members.await(Duration.ofSeconds(40), () -> "a fire of the rebuilt coordinator ran; " + agent.diagnosis(), () -> scheduled(0).stream()
         .anyMatch(j -> !j.getBoolean("autonomous", false) && "succeeded".equals(j.getString("state"))
             && Instant.parse(j.getString("fireTime")).isAfter(reconnected)));
     assertThat(agent.log()).doesNotContain("is older than epoch");
@@ -273,7 +275,7 @@ class SchedulingIT {
          "retention": {"keep-last": 2}, "rpo": "1h"}""");
     assertThat(put.status()).as(put.body()).isEqualTo(200);
     JsonObject[] expire = new JsonObject[1];
-    Members.await(Duration.ofSeconds(60), "an expire job succeeded", () -> {
+    Members.await(Duration.ofSeconds(60), () -> "an expire job succeeded; " + agent.diagnosis(), () -> {
       for (JsonObject j : jobs(0)) {
         if (j.getString("id").contains(":expire/") && "succeeded".equals(j.getString("state"))) {
           expire[0] = j;
