@@ -95,18 +95,18 @@ public final class ApiServer extends VerticleBase {
             .put("leaseExpiresAt", Instant.ofEpochMilli(term.expiresAt()).toString())))));
     // Thousands of hosts make a list of megabytes: built and encoded on a worker, not on the event loop
     // that also carries this member's agent sockets (it delayed their heartbeat acks by as long).
-    // While someone reads it, the list is rebuilt every second in the background and requests get the
-    // newest copy (at most a second old; heartbeats arrive every ten), so a request never waits for it.
+    // The list is rebuilt every second in the background (from start-up, and for ten minutes after each
+    // read) and requests get the newest copy, at most a few seconds old (heartbeats arrive every ten),
+    // so a request never waits for the build; a copy older than 5 s is rebuilt first.
     r.get("/api/v1/hosts").handler(ctx -> viewer(ctx, () -> {
       hostsWanted = System.currentTimeMillis();
       Buffer cached = hostsList;
-      return cached != null ? Future.succeededFuture(cached) : rebuildHosts();
+      return cached != null && System.currentTimeMillis() - hostsBuiltAt < 5000 ? Future.succeededFuture(cached) : rebuildHosts();
     }));
+    hostsWanted = System.currentTimeMillis();
     vertx.setPeriodic(1000, id -> {
-      if (System.currentTimeMillis() - hostsWanted < 30_000) {
+      if (System.currentTimeMillis() - hostsWanted < 600_000) {
         rebuildHosts();
-      } else {
-        hostsList = null;
       }
     });
     r.get("/api/v1/hosts/:host").handler(ctx -> viewer(ctx, () -> Future.succeededFuture(host(ctx.pathParam("host")))));
@@ -266,12 +266,16 @@ public final class ApiServer extends VerticleBase {
   }
 
   private volatile Buffer hostsList;
+  private volatile long hostsBuiltAt;
   private volatile long hostsWanted;
   private Future<Buffer> building;
 
   private Future<Buffer> rebuildHosts() {
     if (building == null) {
-      building = vertx.executeBlocking(() -> hosts().toBuffer(), false).onSuccess(b -> hostsList = b)
+      building = vertx.executeBlocking(() -> hosts().toBuffer(), false).onSuccess(b -> {
+        hostsList = b;
+        hostsBuiltAt = System.currentTimeMillis();
+      })
           .eventually(() -> {
             building = null;
             return Future.succeededFuture();
