@@ -213,6 +213,11 @@ public final class ConfigLoader {
     return new VolumeConfig(name, path.normalize(), List.copyOf(exclude));
   }
 
+  /** A retention block sent as JSON (a coordinator's expire job), validated like the config file's. */
+  public static io.flotilla.retention.RetentionPolicy retention(JsonNode json) {
+    return json == null || json.isNull() ? io.flotilla.retention.RetentionPolicy.KEEP_ALL : retention(new ConfigNode(json, "retention"));
+  }
+
   /** A retention block: keep-last, keep-daily, keep-weekly, keep-monthly, keep-yearly, recovery-window-days. */
   static io.flotilla.retention.RetentionPolicy retention(ConfigNode r) {
     r.onlyKeys(Set.of("keep-last", "keep-daily", "keep-weekly", "keep-monthly", "keep-yearly", "recovery-window-days"));

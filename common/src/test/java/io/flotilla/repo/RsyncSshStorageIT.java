@@ -1,7 +1,6 @@
 package io.flotilla.repo;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.flotilla.config.RepositoryConfig;
 import io.flotilla.error.ErrorCode;
@@ -35,7 +34,6 @@ class RsyncSshStorageIT extends StorageContractTest {
 
   @BeforeAll
   static void startServer() throws IOException {
-    assumeTrue(SshServer.available(), "sshd is not installed (Debian: openssh-server)");
     server = SshServer.start();
   }
 

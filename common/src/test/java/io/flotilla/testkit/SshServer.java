@@ -32,6 +32,9 @@ public final class SshServer implements AutoCloseable {
   }
 
   public static SshServer start() throws IOException {
+    if (!available()) {
+      throw new IllegalStateException("sshd is not installed (Debian: openssh-server; .ci/run installs it)");
+    }
     Path dir = Files.createTempDirectory("flotilla-sshd-");
     for (String key : List.of("host_key", "client_key")) {
       Processes.run(List.of("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "flotilla-test", "-f", dir.resolve(key).toString()), null, dir)

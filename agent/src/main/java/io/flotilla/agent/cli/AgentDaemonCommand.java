@@ -74,10 +74,8 @@ final class AgentDaemonCommand extends AgentCommand {
             .eventually(r::close)).map(AgentDaemonCommand::result);
       }
       case "expire" -> {
-        JsonObject r = a.getJsonObject("retention", new JsonObject());
-        io.flotilla.retention.RetentionPolicy policy = new io.flotilla.retention.RetentionPolicy(r.getInteger("keep-last", 0),
-            r.getInteger("keep-daily", 0), r.getInteger("keep-weekly", 0), r.getInteger("keep-monthly", 0), r.getInteger("keep-yearly", 0),
-            r.getInteger("recovery-window-days", 0));
+        io.flotilla.retention.RetentionPolicy policy = io.flotilla.config.ConfigLoader.retention(
+            io.flotilla.manifest.Manifests.JSON.valueToTree(a.getJsonObject("retention", new JsonObject()).getMap()));
         yield s.repository(repo, false).compose(rp -> new io.flotilla.agent.retention.Expiry(rp).run(s.config.host(), policy, false)
             .eventually(rp::close)).map(res -> new JsonObject()
             .put("expired", new JsonArray(res.plan().expired().stream().map(d -> d.backup().backupId()).toList()))

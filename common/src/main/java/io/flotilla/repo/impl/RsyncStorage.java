@@ -234,12 +234,7 @@ public final class RsyncStorage implements Storage {
 
   @Override
   public Future<ObjectReadStream> get(String key) {
-    Path dir;
-    try {
-      dir = spoolDirectory("get");
-    } catch (RuntimeException e) {
-      return Future.failedFuture(e);
-    }
+    Path dir = spoolDirectory("get");
     Path local = dir.resolve("object");
     return download(key, dir, local)
         .compose(size -> vertx.fileSystem().open(local.toString(), new OpenOptions().setRead(true).setWrite(false).setCreate(false))
@@ -253,12 +248,7 @@ public final class RsyncStorage implements Storage {
 
   @Override
   public Future<Buffer> getBytes(String key) {
-    Path dir;
-    try {
-      dir = spoolDirectory("get");
-    } catch (RuntimeException e) {
-      return Future.failedFuture(e);
-    }
+    Path dir = spoolDirectory("get");
     Path local = dir.resolve("object");
     return download(key, dir, local)
         .compose(size -> blocking(() -> Buffer.buffer(Files.readAllBytes(local))).recover(t -> Future.failedFuture(local("read " + key, t))))
@@ -415,12 +405,7 @@ public final class RsyncStorage implements Storage {
    * the way is included, the patterns are included, everything else is excluded and so protected.
    */
   private Future<Void> deleteIn(String folder, List<String> patterns, String what) {
-    Path dir;
-    try {
-      dir = spoolDirectory("delete");
-    } catch (RuntimeException e) {
-      return Future.failedFuture(e);
-    }
+    Path dir = spoolDirectory("delete");
     List<String> args = new ArrayList<>(List.of("--recursive", "--delete", "--existing"));
     String anchored = "/";
     if (!folder.isEmpty()) {
@@ -557,6 +542,7 @@ public final class RsyncStorage implements Storage {
     return chosen + " (rsync exit " + o.exit + ")";
   }
 
+  /** A fresh folder name under the spool (created by whoever stages into it). */
   private Path spoolDirectory(String purpose) {
     return spool.resolve(purpose + "-" + UUID.randomUUID());
   }

@@ -263,15 +263,7 @@ public final class FleetLoad implements Callable<Integer> {
     }
 
     <T> Future<T> onContext(Callable<T> what) {
-      Promise<T> p = Promise.promise();
-      context.runOnContext(v -> {
-        try {
-          p.complete(what.call());
-        } catch (Exception e) {
-          p.fail(e);
-        }
-      });
-      return p.future();
+      return FleetLoad.onContext(context, what);
     }
 
     Stats snapshot() {
@@ -453,15 +445,7 @@ public final class FleetLoad implements Callable<Integer> {
     }
 
     <T> Future<T> onContext(Callable<T> what) {
-      Promise<T> p = Promise.promise();
-      context.runOnContext(v -> {
-        try {
-          p.complete(what.call());
-        } catch (Exception e) {
-          p.fail(e);
-        }
-      });
-      return p.future();
+      return FleetLoad.onContext(context, what);
     }
 
     PollStats snapshot() {
@@ -597,5 +581,18 @@ public final class FleetLoad implements Callable<Integer> {
       b.append("  e.g. ").append(e).append('\n');
     }
     return b.toString();
+  }
+
+  /** Reads a verticle's state on its own context (where it is written), from the main thread. */
+  static <T> Future<T> onContext(io.vertx.core.Context context, Callable<T> what) {
+    Promise<T> p = Promise.promise();
+    context.runOnContext(v -> {
+      try {
+        p.complete(what.call());
+      } catch (Exception e) {
+        p.fail(e);
+      }
+    });
+    return p.future();
   }
 }

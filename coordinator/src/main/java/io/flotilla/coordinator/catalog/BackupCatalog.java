@@ -28,7 +28,8 @@ import org.slf4j.LoggerFactory;
 /**
  * Backup history and restore measurements per host, read back from the repositories' manifests
  * (the source of truth), so a coordinator rebuilt from nothing knows every backup. Manifests never
- * change, so each is read once; listings are re-read periodically and whenever a job finishes.
+ * change, so each is read once; listings are re-read periodically, and a host's own listing whenever
+ * one of its jobs finishes.
  * Backups that agents report before a scan sees them are shown too.
  */
 public final class BackupCatalog {
@@ -46,6 +47,8 @@ public final class BackupCatalog {
   private volatile Map<String, List<JsonObject>> backups = Map.of();
   private volatile Map<String, JsonObject> drills = Map.of();
   private boolean scanning;
+  /** Hosts to re-read once the running scan ends ("" for all). */
+  private final Set<String> pending = new java.util.LinkedHashSet<>();
 
   public BackupCatalog(Vertx vertx, Context context, List<RepositoryConfig> repositories) {
     this.vertx = vertx;
@@ -58,7 +61,8 @@ public final class BackupCatalog {
       if (m.body().getString("backupId") != null) {
         reported.putIfAbsent(m.body().getString("backupId"), m.body());
       }
-      scan();
+      // Only the host whose job finished: its own prefix, not every repository's whole listing.
+      scan(m.body().getString("host"));
     });
     vertx.setPeriodic(refreshMillis, id -> scan());
     return scan();
@@ -66,17 +70,29 @@ public final class BackupCatalog {
 
   /** Re-reads every repository's listing. */
   public Future<Void> scan() {
+    return scan(null);
+  }
+
+  /** Re-reads the listing of {@code host} (null: every host); one scan at a time, later requests queued. */
+  private Future<Void> scan(String host) {
     if (scanning) {
+      pending.add(host == null ? "" : host);
       return Future.succeededFuture();
     }
     scanning = true;
     List<Future<List<JsonObject>>> reads = new ArrayList<>();
     for (RepositoryConfig rc : repositories) {
-      reads.add(scan(rc));
+      reads.add(scan(rc, host == null ? "hosts/" : "hosts/" + host + "/"));
     }
     return Future.join(reads).map(cf -> {
       Map<String, List<JsonObject>> byHost = new HashMap<>();
       Map<String, JsonObject> newestDrill = new HashMap<>();
+      if (host != null) {
+        byHost.putAll(backups);
+        byHost.remove(host);
+        newestDrill.putAll(drills);
+        newestDrill.remove(host);
+      }
       Set<String> seen = new TreeSet<>();
       for (int i = 0; i < reads.size(); i++) {
         if (reads.get(i).failed()) {
@@ -96,6 +112,9 @@ public final class BackupCatalog {
         }
       }
       for (JsonObject r : reported.values()) {
+        if (host != null && !host.equals(r.getString("host"))) {
+          continue;
+        }
         if (!seen.contains(r.getString("backupId"))) {
           byHost.computeIfAbsent(r.getString("host"), h -> new ArrayList<>()).add(new JsonObject().put("id", r.getString("backupId"))
               .put("host", r.getString("host")).put("kind", r.getString("kind")).put("finishedAt", r.getString("finishedAt"))
@@ -105,19 +124,33 @@ public final class BackupCatalog {
           reported.remove(r.getString("backupId"));
         }
       }
-      byHost.values().forEach(l -> l.sort(Comparator.comparing((JsonObject j) -> j.getString("finishedAt", "")).reversed()));
+      // Lists already published (other hosts' on a host scan) are never touched: readers may be iterating them.
+      byHost.forEach((h, l) -> {
+        if (host == null || host.equals(h)) {
+          l.sort(Comparator.comparing((JsonObject j) -> j.getString("finishedAt", "")).reversed());
+        }
+      });
       backups = byHost;
       drills = newestDrill;
       return (Void) null;
     }).eventually(() -> {
       scanning = false;
+      if (!pending.isEmpty()) {
+        String next = pending.contains("") ? null : pending.iterator().next();
+        if (next == null) {
+          pending.clear();
+        } else {
+          pending.remove(next);
+        }
+        scan(next);
+      }
       return Future.succeededFuture();
     });
   }
 
-  private Future<List<JsonObject>> scan(RepositoryConfig rc) {
+  private Future<List<JsonObject>> scan(RepositoryConfig rc, String prefix) {
     Storage storage = Repository.storage(vertx, context, rc);
-    return storage.list("hosts/").compose(objects -> {
+    return storage.list(prefix).compose(objects -> {
       List<Future<JsonObject>> reads = new ArrayList<>();
       for (StoredObject o : objects) {
         Matcher m = MANIFEST.matcher(o.key());
